@@ -1,0 +1,59 @@
+"""``rtrlbench envs`` and ``rtrlbench run``."""
+from __future__ import annotations
+
+import argparse
+
+from rtrlbench.cli import parse_json_object
+
+
+def register(subparsers) -> None:
+    envs = subparsers.add_parser("envs", help="list the registered tasks")
+    envs.set_defaults(handler=list_envs)
+
+    run = subparsers.add_parser("run", help="run a learner on a task and report its return error",
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    run.add_argument("env_id", help="a task id from `rtrlbench envs`, e.g. TracePatterning-v0")
+    run.add_argument("--learner", default="zero", help="learner name (see `rtrlbench learners`), or 'oracle'")
+    run.add_argument("--steps", type=int, default=1_000_000, help="stream steps to learn from")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--hparams", default="{}", help="learner hyperparameters as a JSON object")
+    run.add_argument("--env-kwargs", default="{}", help="env constructor arguments as a JSON object")
+    run.add_argument("--final-window", type=int, default=None, help="steps in the final error window (default: the env's)")
+    run.add_argument("--out", default=None, help="folder to write the result JSON into")
+    run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    run.set_defaults(handler=run_command)
+
+    learners = subparsers.add_parser("learners", help="list the available learners")
+    learners.set_defaults(handler=list_learners)
+
+
+def list_envs(args) -> int:
+    from rtrlbench.envs.registration import ENVS
+
+    width = max(map(len, ENVS))
+    for env_id, (_, _, summary) in ENVS.items():
+        print(f"{env_id:<{width}}  {summary}")
+    return 0
+
+
+def list_learners(args) -> int:
+    from rtrlbench.agents.registry import LEARNERS
+
+    for name in [*LEARNERS, "oracle"]:
+        print(name)
+    return 0
+
+
+def run_command(args) -> int:
+    from rtrlbench.run import run
+
+    record = run(args.env_id, args.learner, args.steps, args.seed,
+                 env_kwargs=parse_json_object(args.env_kwargs, "--env-kwargs"),
+                 hyperparameters=parse_json_object(args.hparams, "--hparams"),
+                 final_window=args.final_window, progress=not args.no_progress, out_dir=args.out)
+    print(f"{args.learner} on {args.env_id}, seed {args.seed}, {args.steps:,} steps: "
+          f"return error (MSRE, last {record['final_window']:,} steps) = {record['final_msre']:.6g} "
+          f"[{record['steps_per_second']:,.0f} steps/s]")
+    if "path" in record:
+        print(f"result written to {record['path']}")
+    return 0

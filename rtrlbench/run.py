@@ -1,0 +1,106 @@
+"""Run one learner on one stream and measure its return error: the engine behind
+``rtrlbench run`` (and, through it, sweeps and leaderboard verification)."""
+from __future__ import annotations
+
+import math
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from tqdm import tqdm
+
+import rtrlbench
+from rtrlbench.agents.base import Learner
+from rtrlbench.agents.registry import make_learner
+from rtrlbench.atomic import write_json
+from rtrlbench.envs.stream import check_positive_int
+from rtrlbench.leaderboard.return_error import ReturnErrorTracker
+
+#: Extra stream steps read past the last prediction so that every scored return is complete
+#: (their weight is gamma^LOOKAHEAD: 0.98^2000 < 1e-17).
+LOOKAHEAD = 2000
+
+
+def make_env(env_id: str, env_kwargs: dict | None = None):
+    """The unwrapped prediction env for ``env_id``, with a clear error for unknown ids."""
+    if env_id not in gym.registry:
+        known = ", ".join(sorted(k for k in gym.registry if k in _suite_ids()))
+        raise ValueError(f"unknown env {env_id!r}; the suite's envs are: {known} (see `rtrlbench envs`)")
+    return gym.make(env_id, **(env_kwargs or {})).unwrapped
+
+
+def _suite_ids():
+    from rtrlbench.envs.registration import ENVS
+
+    return set(ENVS)
+
+
+def build_learner(name: str, stream, seed: int, hyperparameters: dict | None = None) -> Learner:
+    """``oracle`` comes from the stream; every other name from the learner registry."""
+    if name == "oracle":
+        if hyperparameters:
+            raise ValueError("the oracle takes no hyperparameters")
+        return stream.oracle()
+    return make_learner(name, stream.obs_dim, seed=seed, **(hyperparameters or {}))
+
+
+def run(env_id: str, learner: str, steps: int, seed: int = 0, *, env_kwargs: dict | None = None,
+        hyperparameters: dict | None = None, final_window: int | None = None, curve_window: int | None = None,
+        chunk_size: int = 65_536, progress: bool = True, out_dir: str | Path | None = None) -> dict[str, Any]:
+    """Run ``learner`` on ``steps`` steps of ``env_id`` (seeded) and return the result record.
+
+    The record holds the env and its kwargs, the learner and its hyperparameters, the
+    seed, steps, package version, the final MSRE over the last ``final_window`` steps
+    (default: the env's scoring window), and the learning curve (mean squared return
+    error per block of ``curve_window`` steps). With ``out_dir`` it is also written
+    there as JSON (atomically), and the path is in ``record["path"]``.
+    """
+    check_positive_int("steps", steps)
+    check_positive_int("chunk_size", chunk_size)
+    env = make_env(env_id, env_kwargs)
+    stream = env.stream(seed)
+    agent = build_learner(learner, stream, seed, hyperparameters)
+    final_window = min(final_window or getattr(env, "scoring_window", 100_000), steps)
+    curve_window = curve_window or max(1, steps // 100)
+    tracker = ReturnErrorTracker(final_window=final_window, curve_window=curve_window)
+
+    start = time.perf_counter()
+    with tqdm(total=steps, unit="step", unit_scale=True, disable=not progress, desc=f"{learner} on {env_id}",
+              dynamic_ncols=True) as bar:
+        for chunk in stream.chunks(steps, chunk_size):
+            predictions = agent.run_chunk(chunk.obs, chunk.cumulant, chunk.gamma)
+            tracker.add(predictions, chunk.cumulant, chunk.gamma)
+            bar.update(len(chunk))
+            if tracker.curve:
+                bar.set_postfix(msre=f"{tracker.curve[-1]:.4g}")
+    seconds = time.perf_counter() - start
+    tail = stream.next_chunk(LOOKAHEAD)
+    tracker.finish(tail.cumulant, tail.gamma)
+
+    record = {
+        "env_id": env_id,
+        "env_kwargs": env_kwargs or {},
+        "learner": learner,
+        "hyperparameters": agent.hyperparameters(),
+        "seed": seed,
+        "steps": steps,
+        "package_version": rtrlbench.__version__,
+        "final_window": final_window,
+        "final_msre": tracker.final_msre(),
+        "curve_window": curve_window,
+        "curve": tracker.curve,
+        "return_truncation": tracker.truncation,
+        "wall_seconds": seconds,
+        "steps_per_second": steps / seconds if seconds > 0 else math.inf,
+        "machine": {"platform": platform.platform(), "python": platform.python_version(), "numpy": np.__version__},
+    }
+    if out_dir is not None:
+        record["path"] = str(write_json(Path(out_dir) / result_filename(record), record))
+    return record
+
+
+def result_filename(record: dict) -> str:
+    return f"{record['env_id'].replace('/', '_')}__{record['learner']}__seed{record['seed']}__{record['steps']}.json"
