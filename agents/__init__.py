@@ -1,1 +1,1 @@
-"""placeholder"""
+"""Reference online learners; ``rtrlbench.agents.registry`` lists them by name."""

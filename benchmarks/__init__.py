@@ -1,1 +1,1 @@
-"""placeholder"""
+"""The paper's experiments, sweeps, speed benchmarks and plots."""

@@ -1,1 +1,1 @@
-"""placeholder"""
+"""Prediction streams and their Gymnasium envs (registered by ``import rtrlbench``)."""

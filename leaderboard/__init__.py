@@ -1,1 +1,1 @@
-"""placeholder"""
+"""Returns, return error, the scorer and the leaderboard."""
