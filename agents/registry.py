@@ -14,6 +14,11 @@ from rtrlbench.agents.base import Learner
 
 LEARNERS: dict[str, str] = {
     "zero": "rtrlbench.agents.zero:ZeroPredictor",
+    "rtrl": "rtrlbench.agents.rtrl:RTRL",
+    "columnar": "rtrlbench.agents.ccn:ColumnarLearner",
+    "constructive": "rtrlbench.agents.ccn:ConstructiveLearner",
+    "ccn": "rtrlbench.agents.ccn:CCNLearner",
+    "tbptt": "rtrlbench.agents.tbptt:TBPTTLearner",
 }
 
 

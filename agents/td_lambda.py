@@ -17,10 +17,17 @@ Optimisers (``optimizer`` code):
 * ``RMSPROP``: v = beta2 * v + (1 - beta2) * (delta * e)^2;  theta += alpha * delta * e / (sqrt(v) + eps)
   (the authors' C++ update, with beta2 = 0.9999, eps = 1e-8 and v starting at 1).
 ``alpha`` is per parameter (an array), so that groups of parameters can have their own step size.
+
+:func:`update_then_accumulate` does the update and then the trace step in one pass over
+the parameters (same arithmetic as :func:`apply_update` followed by :func:`accumulate_trace`);
+:func:`rmsprop_step` is the RMSProp update of one parameter, for learners that fuse it into
+their own gradient loop. ``optimizer = NO_UPDATE`` skips the update (the first
+step of a stream, which has no TD error yet).
 """
 import numba as nb
 import numpy as np
 
+NO_UPDATE = -1
 SGD = 0
 RMSPROP = 1
 OPTIMIZERS = {"sgd": SGD, "rmsprop": RMSPROP}
@@ -51,3 +58,25 @@ def apply_update(theta, trace, delta, alpha, optimizer, v, beta2, eps):
             g = delta * trace[i]
             v[i] = beta2 * v[i] + (1.0 - beta2) * g * g
             theta[i] += alpha[i] * g / (np.sqrt(v[i]) + eps)
+
+
+@nb.njit(cache=True, inline="always")
+def rmsprop_step(theta, v, g, alpha, beta2, eps):
+    """RMSProp on one parameter, on scalars (``g = delta * e``): returns the new (theta, v)."""
+    v = beta2 * v + (1.0 - beta2) * g * g
+    return theta + alpha * g / (np.sqrt(v) + eps), v
+
+
+@nb.njit(cache=True, error_model="numpy")  # IEEE division (no zero check), so the RMSProp loop vectorises
+def update_then_accumulate(theta, trace, grad, delta, alpha, decay, optimizer, v, beta2, eps):
+    """:func:`apply_update` then :func:`accumulate_trace` in one pass (``alpha`` per parameter)."""
+    if optimizer == SGD:
+        for i in range(theta.shape[0]):
+            theta[i] += alpha[i] * delta * trace[i]
+            trace[i] = decay * trace[i] + grad[i]
+    elif optimizer == RMSPROP:
+        for i in range(theta.shape[0]):
+            theta[i], v[i] = rmsprop_step(theta[i], v[i], delta * trace[i], alpha[i], beta2, eps)
+            trace[i] = decay * trace[i] + grad[i]
+    else:
+        accumulate_trace(trace, grad, decay)

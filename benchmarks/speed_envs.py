@@ -16,7 +16,7 @@ import gymnasium as gym
 import numpy as np
 
 import rtrlbench  # noqa: F401
-from rtrlbench.envs.registration import ENVS
+from rtrlbench.envs.registration import listed_envs
 from rtrlbench.leaderboard.return_error import discounted_returns
 
 CHUNK = 65_536
@@ -62,11 +62,11 @@ def returns_rate(seconds: float) -> float:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=2.0, help="timing per repeat")
-    parser.add_argument("--envs", nargs="*", default=None, help="env ids (default: every registered env)")
+    parser.add_argument("--envs", nargs="*", default=None, help="env ids (default: every env `rtrlbench envs` lists)")
     args = parser.parse_args(argv)
     print(f"# {platform.processor() or platform.machine()}, python {platform.python_version()}, one thread")
     print(f"{'env':<34} {'per-step API':>14} {'chunked':>14}")
-    for env_id in args.envs or list(ENVS):
+    for env_id in args.envs or list(listed_envs()):
         try:
             step, chunk = per_step_rate(env_id, args.seconds), chunked_rate(env_id, args.seconds)
         except Exception as error:  # e.g. an Atari dataset not generated yet

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import gymnasium as gym
 
+from rtrlbench.data_tools import policies as atari_policies
+
 _TRACE = "rtrlbench.envs.trace_patterning:TraceTaskEnv"
 
 ENVS: dict[str, tuple[str, dict, str]] = {
@@ -23,8 +25,48 @@ ENVS: dict[str, tuple[str, dict, str]] = {
     ),
 }
 
+# Williams & Zipser (1989) temporal supervised tasks (gamma = 0; full targets in info["targets"]).
+ENVS.update({
+    "PipelinedXOR-v0": (
+        "rtrlbench.envs.wz_pipelined_xor:PipelinedXOREnv", {},
+        "Williams-Zipser: two random bits per step; target = their XOR delay=2 steps later",
+    ),
+    "SequenceRecognition-v0": (
+        "rtrlbench.envs.wz_sequence_recognition:SequenceRecognitionEnv", {},
+        "Williams-Zipser: one of 4 lines on per step; target 1 right after the first b that follows an a",
+    ),
+    "DelayedNonmatch-v0": (
+        "rtrlbench.envs.wz_delayed_nonmatch:DelayedNonmatchEnv", {},
+        "Williams-Zipser: pattern and cue bits; target 1 when the pattern differs from the one at the last cue",
+    ),
+    "BalancedParentheses-v0": (
+        "rtrlbench.envs.wz_balanced_parentheses:BalancedParenthesesEnv", {},
+        "Williams-Zipser: mimic a Turing machine's controller deciding balanced parentheses (4 action targets)",
+    ),
+    "Oscillation-v0": (
+        "rtrlbench.envs.wz_oscillation:OscillationEnv", {},
+        "Williams-Zipser: no input, produce 0101... (variant='double': 00110011..., 'sine': period 25)",
+    ),
+})
+
+# Atari prediction (Javed et al. 2023 §5.1): one family id plus one id per game with a recorded policy.
+_ATARI = "rtrlbench.envs.atari_prediction:AtariPredictionEnv"
+_ATARI_GAMES = atari_policies.games()
+ENVS["AtariPrediction-v0"] = (
+    _ATARI, {},
+    f"Rainbow-DQN Atari play as 16x16 frame + action + clipped reward (275 inputs), gamma 0.98; "
+    f"game=..., or AtariPrediction/<Game>-v0 ({len(_ATARI_GAMES)} games: `rtrlbench data games`)",
+)
+# An empty summary keeps the per-game ids out of the `rtrlbench envs` listing.
+ENVS.update({f"AtariPrediction/{game}-v0": (_ATARI, {"game": game}, "") for game in _ATARI_GAMES})
+
 
 def register_all() -> None:
     for env_id, (entry_point, kwargs, _) in ENVS.items():
         if env_id not in gym.registry:
             gym.register(id=env_id, entry_point=entry_point, kwargs=dict(kwargs))
+
+
+def listed_envs() -> dict[str, str]:
+    """id -> summary of the tasks ``rtrlbench envs`` shows; a family's per-game ids (empty summary) are left out."""
+    return {env_id: summary for env_id, (_, _, summary) in ENVS.items() if summary}

@@ -1,1 +1,10 @@
-"""Returns, return error, the scorer and the leaderboard."""
+"""Scoring and the public leaderboard (``rtrlbench leaderboard ...``).
+
+* :mod:`.return_error` - exact returns and streaming MSRE; :mod:`.recorder` - score your own loop.
+* :mod:`.env_identity` - env version and dataset checksum; :mod:`.references` - reference T-BPTT numbers.
+* :mod:`.submission` (+ ``submission.schema.json``) - read and check a submission; :mod:`.scoring`,
+  :mod:`.stats` - normalised errors and their aggregates; :mod:`.flops` - FLOPs of the suite's learners.
+* :mod:`.database` - SQLite store with migrations; :mod:`.submit`, :mod:`.verify`, :mod:`.convert`,
+  :mod:`.seed_table` - the commands; :mod:`.tables`, :mod:`.render_markdown`, :mod:`.render_html`,
+  :mod:`.plots`, :mod:`.render` - the published table. :mod:`.commands` - the CLI.
+"""

@@ -9,6 +9,9 @@ import sys
 #: Modules with ``register(subparsers)``; each adds one or more subcommands.
 COMMAND_MODULES = [
     "rtrlbench.commands",
+    "rtrlbench.data_tools.cli",
+    "rtrlbench.sweep_cli",
+    "rtrlbench.leaderboard.commands",
 ]
 
 

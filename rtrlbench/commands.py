@@ -28,10 +28,11 @@ def register(subparsers) -> None:
 
 
 def list_envs(args) -> int:
-    from rtrlbench.envs.registration import ENVS
+    from rtrlbench.envs.registration import listed_envs
 
-    width = max(map(len, ENVS))
-    for env_id, (_, _, summary) in ENVS.items():
+    listed = listed_envs()
+    width = max(map(len, listed))
+    for env_id, summary in listed.items():
         print(f"{env_id:<{width}}  {summary}")
     return 0
 

@@ -49,7 +49,7 @@ def build_learner(name: str, stream, seed: int, hyperparameters: dict | None = N
 
 def run(env_id: str, learner: str, steps: int, seed: int = 0, *, env_kwargs: dict | None = None,
         hyperparameters: dict | None = None, final_window: int | None = None, curve_window: int | None = None,
-        chunk_size: int = 65_536, progress: bool = True, out_dir: str | Path | None = None) -> dict[str, Any]:
+        chunk_size: int | None = None, progress: bool = True, out_dir: str | Path | None = None) -> dict[str, Any]:
     """Run ``learner`` on ``steps`` steps of ``env_id`` (seeded) and return the result record.
 
     The record holds the env and its kwargs, the learner and its hyperparameters, the
@@ -59,9 +59,10 @@ def run(env_id: str, learner: str, steps: int, seed: int = 0, *, env_kwargs: dic
     there as JSON (atomically), and the path is in ``record["path"]``.
     """
     check_positive_int("steps", steps)
-    check_positive_int("chunk_size", chunk_size)
     env = make_env(env_id, env_kwargs)
     stream = env.stream(seed)
+    chunk_size = chunk_size or default_chunk_size(stream.obs_dim)
+    check_positive_int("chunk_size", chunk_size)
     agent = build_learner(learner, stream, seed, hyperparameters)
     final_window = min(final_window or getattr(env, "scoring_window", 100_000), steps)
     curve_window = curve_window or max(1, steps // 100)
@@ -100,6 +101,12 @@ def run(env_id: str, learner: str, steps: int, seed: int = 0, *, env_kwargs: dic
     if out_dir is not None:
         record["path"] = str(write_json(Path(out_dir) / result_filename(record), record))
     return record
+
+
+def default_chunk_size(obs_dim: int) -> int:
+    """Steps per chunk: about 1 MB of float32 observations, so each fresh chunk stays in cache
+    (a 72 MB chunk of 275-input Atari steps streamed 3x slower than a 1 MB one)."""
+    return max(1024, min(65_536, (1 << 20) // (4 * obs_dim)))
 
 
 def result_filename(record: dict) -> str:

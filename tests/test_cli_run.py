@@ -7,14 +7,17 @@ import pytest
 
 import rtrlbench
 from rtrlbench.cli import main
-from rtrlbench.envs.registration import ENVS
+from rtrlbench.envs.registration import ENVS, listed_envs
 
 
 def test_envs_lists_every_registered_task_one_line_each(capsys):
     assert main(["envs"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == len(ENVS)
-    assert any(line.startswith("TracePatterning-v0 ") for line in lines)
+    assert len(lines) == len(listed_envs()) and len(set(lines)) == len(lines)
+    for env_id in ("TracePatterning-v0", "TraceConditioning-v0", "NoisyPatterning-v0"):
+        assert any(line.startswith(env_id + " ") for line in lines)
+    hidden = set(ENVS) - set(listed_envs())
+    assert all(env_id.startswith("AtariPrediction/") for env_id in hidden), "only per-game family members are folded"
 
 
 def test_learners_lists_zero_and_oracle(capsys):

@@ -1,0 +1,407 @@
+"""Columnar, constructive and constructive-columnar networks (Javed et al. 2023, §3),
+learned online with TD(lambda) and exact forward-mode gradients.
+
+The network has ``n_features`` LSTM columns (:mod:`rtrlbench.agents.lstm_column`),
+grown in ``n_features / features_per_stage`` stages of ``features_per_stage`` columns:
+
+* a column of stage s reads the stage's inputs ``r = [x_t, h_t,0 .. h_t,sL-1]`` (the
+  observation and every feature of earlier stages at the same step), normalised with
+  the stage's own statistics (:mod:`rtrlbench.agents.normalisation`), which update only
+  while the stage learns; plus its own previous output through the scalars u_q;
+* the prediction is ``y_t = b + sum_k w_k hhat_k`` over the features built so far,
+  ``hhat_k`` being h_k normalised with statistics that update every step;
+* each stage learns for ``steps_per_stage`` steps; then its columns freeze for good and
+  the next stage starts with fresh columns (h = c = 0). Output weights learn every step.
+
+Gradients (``normalisation_gradient``). The stage input statistics depend only on x and
+frozen features, so they are constants for the learning columns either way. The output
+statistics (mu_k, var_k) of a learning feature do depend on its parameters:
+
+* ``"stop"`` (default; the paper's Appendix B and the released code): they are treated as
+  constants when differentiating (stop-gradient), so dy/dp = w_k TH / s(var_k) and each
+  parameter carries two traces, TH = dh/dp and TC = dc/dp. This is the exact gradient of
+  the network in which the statistics are given sequences (the tests check it so);
+* ``"exact"``: the exact gradient of y_t as computed, with two more traces per parameter,
+  TM = d mu / d p and TV = d var / d p:
+
+      TM(t) = beta TM(t-1) + (1 - beta) TH(t)
+      TV(t) = beta TV(t-1) + 2 (1 - beta) (mu_t - h_t) (TM(t) - TH(t))
+      dy/dp = w_k [(TH - TM) / s - (h - mu) s'(var) TV / s^2]
+
+  about twice the trace work; with the default slow statistics (beta = 0.99999) the two
+  gradients differ by O(1 - beta).
+
+Only the learning stage's columns carry traces, so memory and compute per step are
+linear in the number of parameters; frozen columns only run forward, on a packed copy of
+their weights. TD(lambda) and the optimiser are those of :mod:`rtrlbench.agents.td_lambda`
+(same step order), fused into the trace pass over each column's parameters. ``ColumnarLearner`` is one stage,
+``ConstructiveLearner`` one feature per stage, ``CCNLearner`` the general case; the
+defaults are the paper's trace-patterning settings (Table 1).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numba as nb
+import numpy as np
+
+from rtrlbench.agents import lstm_column, normalisation
+from rtrlbench.agents.base import Learner
+from rtrlbench.agents.td_lambda import NO_UPDATE, optimizer_code, update_then_accumulate
+
+
+#: The released code's RMSProp constants (see :mod:`rtrlbench.agents.td_lambda`).
+RMSPROP_BETA2 = 0.9999
+RMSPROP_EPS = 1e-8
+#: ``output_step_size`` options: the output layer learns with ``alpha``, or with the
+#: released code's ``alpha / ((stage + 1) * features_per_stage)``.
+OUTPUT_STEP_SIZES = {"alpha": 0, "released": 1}
+#: ``normalisation_gradient`` options (see the module docstring).
+NORMALISATION_GRADIENTS = {"stop": 0, "exact": 1}
+
+# Layout of the integer config / counters passed to the compiled loop.
+_N_IN, _PER_STAGE, _N_STAGES, _STEPS_PER_STAGE, _OPTIMIZER, _FLOOR, _OUT_STEP, _EXACT = range(8)
+_ALPHA, _LAMBDA, _BETA, _EPS = range(4)
+_T, _STAGE = range(2)
+
+#: Arrays of a learner's state, in the order the compiled loop takes them.
+_STATE = ("theta", "packed", "out_w", "h", "c", "raw", "z", "acc", "in_mu", "in_var", "in_inv", "out_mu", "out_var",
+          "h_hat", "records", "th", "tc", "tm", "tv", "grad_c", "grad_o", "e_c", "e_o", "v_c", "v_o", "alpha_c",
+          "alpha_o", "counters", "y_prev")
+
+
+class ColumnNetworkLearner(Learner):
+    """A constructive-columnar network learned by TD(lambda) with exact RTRL gradients.
+
+    Args:
+        n_inputs: size of the observation x_t.
+        seed: seeds the initial column weights (all stages are drawn at construction).
+        alpha: step size (> 0).
+        lam: trace decay lambda in [0, 1].
+        optimizer: "sgd" or "rmsprop" (the released code's update).
+        n_features: total number of columns, a multiple of ``features_per_stage``.
+        features_per_stage: columns learned together in one stage (>= 1).
+        steps_per_stage: steps each stage learns before its columns freeze (>= 1).
+        norm_beta: decay of the running feature statistics, in [0, 1).
+        norm_eps: floor of the normaliser's divisor (> 0), see ``norm_floor``.
+        norm_floor: "std" (the paper: max(eps, sigma)) or "var" (released code: sqrt(max(eps, var))).
+        init_scale: column weights and biases start ~ U(-init_scale, init_scale); output weights at 0.
+        output_step_size: "alpha", or "released" for alpha / ((stage + 1) * features_per_stage).
+        normalisation_gradient: "stop" (the paper and released code: the running output
+            statistics are constants in the gradient; two traces per parameter) or "exact"
+            (differentiate through them too; four traces per parameter).
+
+    The default optimiser is the released code's RMSProp with alpha = 1e-4, which learns
+    trace patterning within a few million steps; plain "sgd" with a comparable alpha does not.
+    """
+
+    name = "ccn"
+
+    def __init__(self, n_inputs: int, *, seed: int = 0, alpha: float = 1e-4, lam: float = 0.99,
+                 optimizer: str = "rmsprop", n_features: int = 20, features_per_stage: int | None = 4,
+                 steps_per_stage: int | None = 10_000_000, norm_beta: float = 0.99999, norm_eps: float = 0.01,
+                 norm_floor: str = "std", init_scale: float = 0.01, output_step_size: str = "alpha",
+                 normalisation_gradient: str = "stop") -> None:
+        super().__init__(n_inputs)
+        if features_per_stage is None:
+            features_per_stage = n_features
+        if steps_per_stage is None:
+            steps_per_stage = 1
+        _check_int("seed", seed, minimum=0)
+        _check_int("n_features", n_features)
+        _check_int("features_per_stage", features_per_stage)
+        _check_int("steps_per_stage", steps_per_stage)
+        if n_features % features_per_stage:
+            raise ValueError(f"n_features={n_features} must be a multiple of features_per_stage={features_per_stage}")
+        if not (isinstance(alpha, (int, float)) and math.isfinite(alpha) and alpha > 0):
+            raise ValueError(f"alpha (step size) must be a positive finite number, got {alpha!r}")
+        if not (isinstance(lam, (int, float)) and 0.0 <= lam <= 1.0):
+            raise ValueError(f"lam (trace decay lambda) must lie in [0, 1], got {lam!r}")
+        if not (isinstance(init_scale, (int, float)) and math.isfinite(init_scale) and init_scale > 0):
+            raise ValueError(f"init_scale must be a positive finite number, got {init_scale!r}")
+        normalisation.check_norm_args(norm_beta, norm_eps)
+        if output_step_size not in OUTPUT_STEP_SIZES:
+            raise ValueError(f"unknown output_step_size {output_step_size!r}; choose one of {sorted(OUTPUT_STEP_SIZES)}")
+        if normalisation_gradient not in NORMALISATION_GRADIENTS:
+            raise ValueError(f"unknown normalisation_gradient {normalisation_gradient!r}; choose 'stop' (statistics "
+                             "are constants in the gradient, as in the paper) or 'exact' (differentiate through them)")
+        self._hp = {
+            "alpha": float(alpha), "lam": float(lam), "optimizer": optimizer, "n_features": int(n_features),
+            "features_per_stage": int(features_per_stage), "steps_per_stage": int(steps_per_stage),
+            "norm_beta": float(norm_beta), "norm_eps": float(norm_eps), "norm_floor": norm_floor,
+            "init_scale": float(init_scale), "output_step_size": output_step_size,
+            "normalisation_gradient": normalisation_gradient,
+        }
+        self.seed = int(seed)
+        self._cfg = np.array([n_inputs, features_per_stage, n_features // features_per_stage, steps_per_stage,
+                              optimizer_code(optimizer), normalisation.floor_code(norm_floor),
+                              OUTPUT_STEP_SIZES[output_step_size], NORMALISATION_GRADIENTS[normalisation_gradient]],
+                             dtype=np.int64)
+        self._fcfg = np.array([alpha, lam, norm_beta, norm_eps], dtype=np.float64)
+        self._s = self._initial_state()
+
+    # ------------------------------------------------------------------ layout
+    @property
+    def n_stages(self) -> int:
+        return int(self._cfg[_N_STAGES])
+
+    @property
+    def stage(self) -> int:
+        """The stage now learning (0-based)."""
+        return int(self._s["counters"][_STAGE])
+
+    @property
+    def steps_done(self) -> int:
+        return int(self._s["counters"][_T])
+
+    def stage_inputs(self, stage: int) -> int:
+        """Inputs of a column of ``stage``: the observation plus every earlier feature."""
+        return self.n_inputs + stage * self._hp["features_per_stage"]
+
+    def stage_slice(self, stage: int) -> slice:
+        """Where the parameters of ``stage``'s columns sit in ``parameters()["columns"]``."""
+        offsets = self._stage_offsets
+        return slice(int(offsets[stage]), int(offsets[stage + 1]))
+
+    def _initial_state(self) -> dict[str, np.ndarray]:
+        per_stage, n_features, n_stages = self._hp["features_per_stage"], self._hp["n_features"], self.n_stages
+        sizes = [per_stage * int(lstm_column.block_size(self.stage_inputs(s))) for s in range(n_stages)]
+        self._stage_offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        block, m_max = max(sizes), self.stage_inputs(n_stages - 1)
+        rng = np.random.default_rng(self.seed)
+        scale = self._hp["init_scale"]
+        s = {
+            "theta": rng.uniform(-scale, scale, int(self._stage_offsets[-1])),
+            "packed": np.zeros(int(self._stage_offsets[-1])),
+            "out_w": np.zeros(1 + n_features),
+            "h": np.zeros(n_features), "c": np.zeros(n_features),
+            "raw": np.zeros(m_max), "z": np.zeros(m_max + 2),
+            "acc": np.zeros(lstm_column.N_GATES * per_stage),
+            "in_mu": np.zeros((n_stages, m_max)), "in_var": np.ones((n_stages, m_max)),
+            "in_inv": np.ones((n_stages, m_max)),
+            "out_mu": np.zeros(n_features), "out_var": np.ones(n_features), "h_hat": np.zeros(n_features),
+            "records": np.zeros((per_stage, lstm_column.RECORD_SIZE)),
+            "grad_o": np.zeros(1 + n_features), "e_o": np.zeros(1 + n_features),
+            "v_o": np.ones(1 + n_features), "alpha_o": np.full(1 + n_features, self._hp["alpha"]),
+            "alpha_c": np.full(per_stage, self._hp["alpha"]),
+            "counters": np.zeros(2, dtype=np.int64), "y_prev": np.zeros(1),
+        }
+        for key in ("th", "tc", "grad_c", "e_c"):
+            s[key] = np.zeros(block)
+        for key in ("tm", "tv"):  # only "exact" carries them
+            s[key] = np.zeros(block if self._hp["normalisation_gradient"] == "exact" else 0)
+        s["v_c"] = np.ones(block)
+        _begin_stage(0, self._cfg, self._fcfg, self._stage_offsets, s["theta"], s["packed"], s["h"], s["c"], s["in_mu"],
+                     s["in_var"], s["in_inv"], s["out_mu"], s["out_var"], s["th"], s["tc"], s["tm"], s["tv"], s["e_c"],
+                     s["v_c"], s["alpha_o"])
+        return s
+
+    # -------------------------------------------------------------- learning
+    def _predict_first(self, x: np.ndarray) -> float:
+        return float(self._run(x[None, :], np.zeros(1), np.zeros(1), True)[0])
+
+    def _update(self, cumulant: float, gamma: float, x: np.ndarray) -> float:
+        return float(self._run(x[None, :], np.array([cumulant]), np.array([gamma]), False)[0])
+
+    def _run_chunk(self, obs: np.ndarray, cumulant: np.ndarray, gamma: np.ndarray) -> np.ndarray:
+        return self._run(obs, cumulant, gamma, not self.started)
+
+    def _run(self, obs, cumulant, gamma, first: bool) -> np.ndarray:
+        predictions = np.empty(len(obs))
+        s = self._s
+        _run_kernel(obs, cumulant, gamma, predictions, first, self._cfg, self._fcfg, self._stage_offsets,
+                    *(s[key] for key in _STATE))
+        return predictions
+
+    # ------------------------------------------------------------ inspection
+    def parameters(self) -> dict[str, np.ndarray]:
+        """Copies of the parameters: ``columns`` (every stage's column blocks, see
+        :meth:`stage_slice`) and ``output`` (``[b, w_0, ..., w_{n_features-1}]``)."""
+        return {"columns": self._s["theta"].copy(), "output": self._s["out_w"].copy()}
+
+    def prediction_gradient(self) -> dict[str, np.ndarray]:
+        """d y_t / d theta for the last prediction, over the parameters that learn now:
+        ``columns`` (float64 matching ``parameters()["columns"][stage_slice(stage)]``) and
+        ``output`` (``[b, w_0, ...]`` for the features built so far)."""
+        n_block = self.stage_slice(self.stage).stop - self.stage_slice(self.stage).start
+        n_out = 1 + (self.stage + 1) * self._hp["features_per_stage"]
+        return {"columns": self._s["grad_c"][:n_block].copy(), "output": self._s["grad_o"][:n_out].copy()}
+
+    def features(self) -> np.ndarray:
+        """The raw features h_t (float64[n_features]; 0 for columns not built yet)."""
+        return self._s["h"].copy()
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return dict(self._hp)
+
+    def get_state(self) -> dict[str, Any]:
+        state = super().get_state()
+        state["hyperparameters"] = self.hyperparameters()
+        state["n_inputs"] = self.n_inputs
+        state["arrays"] = {key: value.copy() for key, value in self._s.items()}
+        return state
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        if state.get("hyperparameters") != self.hyperparameters() or state.get("n_inputs") != self.n_inputs:
+            raise ValueError("this checkpoint belongs to a learner with other hyperparameters or input size; "
+                             "build the learner with the checkpoint's hyperparameters first")
+        arrays = state["arrays"]
+        for key, value in self._s.items():
+            if np.shape(arrays[key]) != value.shape:
+                raise ValueError(f"checkpoint array {key!r} has shape {np.shape(arrays[key])}, expected {value.shape}")
+        for key, value in self._s.items():
+            value[...] = arrays[key]
+        super().set_state(state)
+
+
+class ColumnarLearner(ColumnNetworkLearner):
+    """Columnar network: every column learns at once in a single stage (default 5 columns)."""
+
+    name = "columnar"
+
+    def __init__(self, n_inputs: int, *, seed: int = 0, alpha: float = 1e-4, lam: float = 0.99,
+                 optimizer: str = "rmsprop", n_features: int = 5, features_per_stage: int | None = None,
+                 steps_per_stage: int | None = None, norm_beta: float = 0.99999, norm_eps: float = 0.01,
+                 norm_floor: str = "std", init_scale: float = 0.01, output_step_size: str = "alpha",
+                 normalisation_gradient: str = "stop") -> None:
+        if features_per_stage is not None and features_per_stage != n_features:
+            raise ValueError(f"a columnar network has one stage: features_per_stage must equal n_features "
+                             f"({n_features}) or be left out, got {features_per_stage!r}; use 'ccn' for stages")
+        super().__init__(n_inputs, seed=seed, alpha=alpha, lam=lam, optimizer=optimizer, n_features=n_features,
+                         features_per_stage=n_features, steps_per_stage=steps_per_stage or 1, norm_beta=norm_beta,
+                         norm_eps=norm_eps, norm_floor=norm_floor, init_scale=init_scale,
+                         output_step_size=output_step_size, normalisation_gradient=normalisation_gradient)
+
+
+class ConstructiveLearner(ColumnNetworkLearner):
+    """Constructive network: one new column per stage (default 10 columns, 5M steps each)."""
+
+    name = "constructive"
+
+    def __init__(self, n_inputs: int, *, seed: int = 0, alpha: float = 1e-4, lam: float = 0.99,
+                 optimizer: str = "rmsprop", n_features: int = 10, features_per_stage: int = 1,
+                 steps_per_stage: int = 5_000_000, norm_beta: float = 0.99999, norm_eps: float = 0.01,
+                 norm_floor: str = "std", init_scale: float = 0.01, output_step_size: str = "alpha",
+                 normalisation_gradient: str = "stop") -> None:
+        if features_per_stage != 1:
+            raise ValueError(f"a constructive network learns one feature per stage: features_per_stage must be 1, "
+                             f"got {features_per_stage!r}; use 'ccn' for more")
+        super().__init__(n_inputs, seed=seed, alpha=alpha, lam=lam, optimizer=optimizer, n_features=n_features,
+                         features_per_stage=1, steps_per_stage=steps_per_stage, norm_beta=norm_beta,
+                         norm_eps=norm_eps, norm_floor=norm_floor, init_scale=init_scale,
+                         output_step_size=output_step_size, normalisation_gradient=normalisation_gradient)
+
+
+class CCNLearner(ColumnNetworkLearner):
+    """Constructive-columnar network (default 20 columns, 4 per stage, 10M steps per stage)."""
+
+    name = "ccn"
+
+
+def _check_int(name: str, value, minimum: int = 1) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+# --------------------------------------------------------------------------- compiled loop
+@nb.njit(cache=True)
+def _begin_stage(stage, cfg, fcfg, stage_off, theta, packed, h, c, in_mu, in_var, in_inv, out_mu, out_var, th, tc,
+                 tm, tv, e_c, v_c, alpha_o):
+    """Fresh columns for ``stage``: zero state, fresh statistics, zero traces. The stage
+    before freezes: its input statistics become fixed (inverse scales kept for speed) and
+    its weights are packed for :func:`lstm_column.stage_forward_packed`."""
+    per_stage = cfg[_PER_STAGE]
+    if stage > 0:
+        m = cfg[_N_IN] + (stage - 1) * per_stage
+        normalisation.inverse_scales(in_var[stage - 1], in_inv[stage - 1], m, fcfg[_EPS], cfg[_FLOOR])
+        lstm_column.pack_stage(theta, packed, stage_off[stage - 1], m, per_stage)
+    for k in range(stage * per_stage, (stage + 1) * per_stage):
+        h[k] = 0.0
+        c[k] = 0.0
+        out_mu[k] = 0.0
+        out_var[k] = 1.0
+    in_mu[stage, :] = 0.0
+    in_var[stage, :] = 1.0
+    th[:] = 0.0
+    tc[:] = 0.0
+    tm[:] = 0.0
+    tv[:] = 0.0
+    e_c[:] = 0.0
+    v_c[:] = 1.0
+    if cfg[_OUT_STEP] == 1:
+        alpha_o[:] = fcfg[_ALPHA] / ((stage + 1) * per_stage)
+
+
+@nb.njit(cache=True)
+def _run_kernel(obs, cumulant, gamma, predictions, first, cfg, fcfg, stage_off, theta, packed, out_w, h, c, raw, z,
+                acc, in_mu, in_var, in_inv, out_mu, out_var, h_hat, records, th, tc, tm, tv, grad_c, grad_o, e_c, e_o,
+                v_c, v_o, alpha_c, alpha_o, counters, y_prev):
+    n_in, per_stage, n_stages, steps_per_stage = cfg[_N_IN], cfg[_PER_STAGE], cfg[_N_STAGES], cfg[_STEPS_PER_STAGE]
+    optimizer, floor, exact = cfg[_OPTIMIZER], cfg[_FLOOR], cfg[_EXACT] == 1
+    lam, beta, eps = fcfg[_LAMBDA], fcfg[_BETA], fcfg[_EPS]
+    for row in range(obs.shape[0]):
+        is_first = first and row == 0
+        stage = counters[_STAGE]
+        if stage < n_stages - 1 and counters[_T] >= (stage + 1) * steps_per_stage:
+            stage += 1
+            counters[_STAGE] = stage
+            _begin_stage(stage, cfg, fcfg, stage_off, theta, packed, h, c, in_mu, in_var, in_inv, out_mu, out_var, th,
+                         tc, tm, tv, e_c, v_c, alpha_o)
+        if is_first:  # a new stream: the recurrent state and its traces start afresh
+            h[:] = 0.0
+            c[:] = 0.0
+            th[:] = 0.0
+            tc[:] = 0.0
+        for j in range(n_in):
+            raw[j] = obs[row, j]
+
+        # Forward pass, stage by stage (a stage reads every earlier stage's features of this step).
+        for s in range(stage + 1):
+            m = n_in + s * per_stage
+            if s == stage:
+                normalisation.update_normalise(in_mu[s], in_var[s], raw, z, m, beta, eps, floor)
+                block = lstm_column.block_size(m)
+                for col in range(per_stage):
+                    k = s * per_stage + col
+                    h[k], c[k] = lstm_column.column_forward(theta, stage_off[s] + col * block, m, z, h[k], c[k],
+                                                            records[col])
+            else:
+                normalisation.normalise_fixed(in_mu[s], in_inv[s], raw, z, m)
+                lstm_column.stage_forward_packed(packed, stage_off[s], m, per_stage, z, h, c, s * per_stage, acc)
+            if s < n_stages - 1:
+                for col in range(per_stage):
+                    raw[m + col] = h[s * per_stage + col]
+        n_built = (stage + 1) * per_stage
+        normalisation.update_normalise(out_mu, out_var, h, h_hat, n_built, beta, eps, floor)
+        y = out_w[0]
+        for k in range(n_built):
+            y += out_w[1 + k] * h_hat[k]
+        predictions[row] = y
+
+        # Gradient of y w.r.t. the learning parameters (with the parameters of this step), then
+        # TD(lambda) in the order of td_lambda.py, fused per column while its block is in cache
+        # (columns of a stage are independent, so this equals one update over the whole stage).
+        delta = 0.0 if is_first else cumulant[row] + gamma[row] * y - y_prev[0]
+        decay = 0.0 if is_first else lam * gamma[row]
+        step_rule = NO_UPDATE if is_first else optimizer
+        m = n_in + stage * per_stage
+        block = lstm_column.block_size(m)
+        for col in range(per_stage):
+            k = stage * per_stage + col
+            var = out_var[k]
+            sc = normalisation.scale(var, eps, floor)
+            centred = h[k] - out_mu[k]
+            p_coef = out_w[1 + k] / sc
+            q_coef = -out_w[1 + k] * centred * normalisation.scale_slope(var, eps, floor) / (sc * sc) if exact else 0.0
+            lstm_column.column_learn(theta, stage_off[stage] + col * block, m, z, records[col], th, tc, tm, tv, e_c,
+                                     v_c, grad_c, col * block, exact, beta, centred, p_coef, q_coef, delta,
+                                     alpha_c[col], decay, step_rule, RMSPROP_BETA2, RMSPROP_EPS)
+        n_out = 1 + n_built
+        grad_o[0] = 1.0
+        for k in range(n_built):
+            grad_o[1 + k] = h_hat[k]
+        update_then_accumulate(out_w[:n_out], e_o[:n_out], grad_o[:n_out], delta, alpha_o[:n_out], decay, step_rule,
+                               v_o[:n_out], RMSPROP_BETA2, RMSPROP_EPS)
+        y_prev[0] = y
+        counters[_T] += 1

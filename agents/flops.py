@@ -1,0 +1,116 @@
+"""Floating-point operations per step of each learner, by the estimates of Javed et al.
+(2023), Appendix A, and the configurations that fit a compute budget.
+
+With |x| inputs, |h| features, truncation k and u features per stage:
+
+* dense LSTM forward:       4|h|^2 + 4|h||x| + 4|h|
+* T-BPTT:                   (k + 1) (4|h|^2 + 4|h||x| + 4|h|)
+* columnar:                 |h| (4|x| + 8) + 6 |h| (4|x| + 8)
+* CCN:                      |h| (2|h| + 4|x| + 4) + 6 u (2|h| + 4|x| + 4)
+* constructive:             CCN with u = 1
+
+The paper's budgets: about 4,000 FLOPs per step on trace patterning and 50,000 on Atari
+(``PAPER_BUDGETS``). These are the paper's rough estimates, not measured counts.
+"""
+from __future__ import annotations
+
+from rtrlbench.envs.stream import check_positive_int
+
+PAPER_BUDGETS = {"trace": 4_000, "atari": 50_000}
+
+
+def lstm_forward_flops(n_inputs: int, n_hidden: int) -> int:
+    """One forward step of a dense LSTM with ``n_hidden`` units."""
+    return 4 * n_hidden**2 + 4 * n_hidden * n_inputs + 4 * n_hidden
+
+
+def tbptt_flops(n_inputs: int, n_hidden: int, truncation: int) -> int:
+    """T-BPTT: a forward step plus a ``truncation``-step backward pass."""
+    return (truncation + 1) * lstm_forward_flops(n_inputs, n_hidden)
+
+
+def columnar_flops(n_inputs: int, n_features: int) -> int:
+    """Columnar network: every column runs forward and learns (RTRL ~6x the forward)."""
+    return 7 * n_features * (4 * n_inputs + 8)
+
+
+def ccn_flops(n_inputs: int, n_features: int, features_per_stage: int) -> int:
+    """CCN: all columns forward (each reading |h|/2 features on average), one stage learning."""
+    per_column = 2 * n_features + 4 * n_inputs + 4
+    return n_features * per_column + 6 * features_per_stage * per_column
+
+
+def constructive_flops(n_inputs: int, n_features: int) -> int:
+    return ccn_flops(n_inputs, n_features, 1)
+
+
+def flops_per_step(name: str, n_inputs: int, **hyperparameters) -> int:
+    """FLOPs per step of a registered learner with the given (or default) hyperparameters."""
+    from rtrlbench.agents.registry import make_learner
+
+    learner = make_learner(name, n_inputs, **hyperparameters)
+    hp = learner.hyperparameters()
+    if name == "columnar":
+        return columnar_flops(n_inputs, hp["n_features"])
+    if name in ("constructive", "ccn"):
+        return ccn_flops(n_inputs, hp["n_features"], hp["features_per_stage"])
+    if name == "tbptt":
+        return tbptt_flops(n_inputs, hp["n_hidden"], hp["truncation"])
+    raise ValueError(f"no FLOP estimate for learner {name!r}; known: columnar, constructive, ccn, tbptt")
+
+
+def tbptt_configs(n_inputs: int, budget: int, truncations=range(1, 51)) -> list[tuple[int, int]]:
+    """(truncation k, hidden d) pairs with the largest d whose T-BPTT fits ``budget``
+    (truncations where not even one unit fits are left out)."""
+    check_positive_int("n_inputs", n_inputs)
+    pairs = []
+    for k in truncations:
+        d = _largest(lambda d: tbptt_flops(n_inputs, d, k), budget, step=1)
+        if d:
+            pairs.append((k, d))
+    return pairs
+
+
+def ccn_configs(n_inputs: int, budget: int, features_per_stage=range(1, 11)) -> list[tuple[int, int]]:
+    """(features_per_stage u, n_features) pairs with the largest multiple of u fitting ``budget``."""
+    check_positive_int("n_inputs", n_inputs)
+    pairs = []
+    for u in features_per_stage:
+        n = _largest(lambda n: ccn_flops(n_inputs, n, min(u, n)), budget, step=u)
+        if n:
+            pairs.append((u, n))
+    return pairs
+
+
+def columnar_features(n_inputs: int, budget: int) -> int:
+    """Largest columnar network fitting ``budget`` (0 if none)."""
+    return _largest(lambda n: columnar_flops(n_inputs, n), budget, step=1)
+
+
+def _largest(cost, budget: int, step: int) -> int:
+    """Largest multiple n of ``step`` with cost(n) <= budget (costs grow with n); 0 if none."""
+    n = 0
+    while cost(n + step) <= budget:
+        n += step
+    return n
+
+
+def budget_table(n_inputs: int, budget: int) -> str:
+    """Markdown table of the configurations of every learner that fit ``budget``."""
+    lines = [f"Configurations within {budget:,} FLOPs per step, {n_inputs} inputs (Appendix A estimates)", "",
+             "| learner | configuration | FLOPs/step |", "|---|---|---:|"]
+    n = columnar_features(n_inputs, budget)
+    if n:
+        lines.append(f"| columnar | {n} features | {columnar_flops(n_inputs, n):,} |")
+    for u, n in ccn_configs(n_inputs, budget):
+        name = "constructive" if u == 1 else "ccn"
+        lines.append(f"| {name} | {n} features, {u} per stage | {ccn_flops(n_inputs, n, u):,} |")
+    for k, d in tbptt_configs(n_inputs, budget):
+        lines.append(f"| tbptt | truncation {k}, {d} hidden | {tbptt_flops(n_inputs, d, k):,} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(budget_table(7, PAPER_BUDGETS["trace"]))
+    print()
+    print(budget_table(276, PAPER_BUDGETS["atari"]))

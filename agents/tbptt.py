@@ -1,0 +1,169 @@
+"""T-BPTT reference learner: a fully connected LSTM trained online, every step, by
+truncated backpropagation through time with TD(lambda) (Javed et al. 2023, §4 and App. A).
+
+Every step t the learner
+
+1. runs one LSTM step (d hidden units, PyTorch's ``LSTMCell`` equations with one bias
+   per gate) and predicts ``y_t = w . h_t`` (linear in h, no output bias, as in eq. 3
+   of the paper and the authors' code);
+2. computes ``dy_t/dtheta`` by backpropagation through the last ``k = truncation``
+   steps, the state k steps back held constant (the true truncated gradient: the
+   history keeps k + 1 states; the authors' k-slot buffer was off by one);
+3. does the TD(lambda) step of :mod:`rtrlbench.agents.td_lambda` (SGD or the authors'
+   RMSProp) with that gradient.
+
+The backward pass uses the activations stored when each step ran forward (x, the gate
+activations, c, tanh c, h: it recomputes nothing of the forward pass; online T-BPTT, so
+older steps of the window saw slightly older weights) and the current recurrent and
+output weights. Cost per step O(k (d^2 + d n)); memory O(k (n + d) + d (n + d)).
+A ``gamma = 0`` restarts the eligibility trace only; the LSTM state runs on.
+
+Initialisation (the authors' code): input, recurrent weights and gate biases
+~ U(-1/sqrt(d), 1/sqrt(d)); output weights 0.
+
+>>> learner = TBPTTLearner(12, n_hidden=2, truncation=30, alpha=1e-3)
+>>> predictions = learner.run_chunk(obs, cumulant, gamma)        # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from rtrlbench.agents import tbptt_kernels as kernels
+from rtrlbench.agents.base import Learner
+from rtrlbench.agents.td_lambda import optimizer_code
+from rtrlbench.envs.stream import check_positive_int
+
+#: Arrays that make up the learner's state, in ``get_state()``.
+_STATE_ARRAYS = ("theta", "trace", "v", "hist_x", "hist_nz", "hist_h", "hist_c", "hist_gate", "hist_tc", "clock",
+                 "last_y")
+
+
+class TBPTTLearner(Learner):
+    """Fully connected LSTM trained by truncated BPTT (window ``truncation``) and TD(lambda).
+
+    Args:
+        n_inputs: observation size n.
+        seed: initial weights.
+        alpha: step size (> 0).
+        lam: trace decay lambda in [0, 1].
+        optimizer: ``"rmsprop"`` (the authors' update) or ``"sgd"``.
+        n_hidden: LSTM hidden units d (>= 1).
+        truncation: steps k the gradient flows back (>= 1; k = 1 is the last step only).
+        beta2, eps: RMSProp's decay and denominator offset (the authors': 0.9999, 1e-8).
+    """
+
+    name = "tbptt"
+
+    def __init__(self, n_inputs: int, *, seed: int = 0, alpha: float = 1e-3, lam: float = 0.99,
+                 optimizer: str = "rmsprop", n_hidden: int = 2, truncation: int = 30, beta2: float = 0.9999,
+                 eps: float = 1e-8) -> None:
+        super().__init__(n_inputs)
+        check_positive_int("n_hidden", n_hidden)
+        check_positive_int("truncation", truncation)
+        if not (isinstance(alpha, (int, float, np.floating)) and math.isfinite(alpha) and alpha > 0):
+            raise ValueError(f"alpha (step size) must be a positive finite number, got {alpha!r}")
+        if not (isinstance(lam, (int, float, np.floating)) and 0.0 <= lam <= 1.0):
+            raise ValueError(f"lam (trace decay lambda) must lie in [0, 1], got {lam!r}")
+        if not (isinstance(beta2, (int, float, np.floating)) and 0.0 <= beta2 < 1.0):
+            raise ValueError(f"beta2 (RMSProp decay) must lie in [0, 1), got {beta2!r}")
+        if not (isinstance(eps, (int, float, np.floating)) and math.isfinite(eps) and eps > 0):
+            raise ValueError(f"eps (RMSProp offset) must be a positive finite number, got {eps!r}")
+        self._optimizer = optimizer_code(optimizer)
+        self.seed, self.alpha, self.lam, self.optimizer = seed, float(alpha), float(lam), optimizer
+        self.n_hidden, self.truncation = int(n_hidden), int(truncation)
+        self.beta2, self.eps = float(beta2), float(eps)
+
+        n, d, k = self.n_inputs, self.n_hidden, self.truncation
+        *_, size = kernels.offsets(n, d)
+        self.theta = np.zeros(size)
+        bound = 1.0 / math.sqrt(d)
+        ow = size - d
+        self.theta[:ow] = np.random.default_rng(seed).uniform(-bound, bound, ow)
+        self.trace = np.zeros(size)
+        self.v = np.ones(size)
+        self._alpha = np.full(size, self.alpha)
+        # Gradient of one block of parameters: about 1024 of W (whole rows), or U, b, w.
+        self._grad = np.zeros(max(n * max(1, 1024 // n), 4 * d * (d + 1) + d))
+        self._dz = np.zeros((k, 4 * d))
+        self._work = np.zeros(2 * d)
+        self._slots = np.zeros(k + 1, dtype=np.int64)
+        self.hist_x = np.zeros((k + 1, n))
+        self.hist_nz = np.zeros((k + 1, n // 4 + 1), dtype=np.int64)
+        self.hist_h = np.zeros((k + 1, d))
+        self.hist_c = np.zeros((k + 1, d))
+        self.hist_gate = np.zeros((k + 1, 4 * d))
+        self.hist_tc = np.zeros((k + 1, d))
+        self.clock = np.zeros(1, dtype=np.int64)
+        self.last_y = np.zeros(1)
+
+    # ------------------------------------------------------------------ parameters
+    @property
+    def n_parameters(self) -> int:
+        return self.theta.size
+
+    def parameters(self) -> dict[str, np.ndarray]:
+        """Views of theta in PyTorch ``LSTMCell`` layout: W [4d, n], U [4d, d], b [4d], w [d]."""
+        n, d = self.n_inputs, self.n_hidden
+        ou, ob, ow, size = kernels.offsets(n, d)
+        return {
+            "W": self.theta[:ou].reshape(4 * d, n),
+            "U": self.theta[ou:ob].reshape(4 * d, d),
+            "b": self.theta[ob:ow],
+            "w": self.theta[ow:size],
+        }
+
+    # ------------------------------------------------------------------ Learner API
+    def _predict_first(self, x: np.ndarray) -> float:
+        self._reset_memory()
+        return self._steps(x[None, :], np.zeros(1), np.zeros(1))[0]
+
+    def _update(self, cumulant: float, gamma: float, x: np.ndarray) -> float:
+        return self._steps(x[None, :], np.array([cumulant]), np.array([gamma]))[0]
+
+    def _run_chunk(self, obs: np.ndarray, cumulant: np.ndarray, gamma: np.ndarray) -> np.ndarray:
+        if not self.started:
+            self._reset_memory()  # the first row plays predict(x_0): the kernel sees clock 0
+        return self._steps(obs, cumulant, gamma)
+
+    def _reset_memory(self) -> None:
+        """Forget the stream (LSTM state, history, trace); keep the weights and RMSProp state."""
+        for name in ("trace", "hist_x", "hist_nz", "hist_h", "hist_c", "hist_gate", "hist_tc", "clock", "last_y"):
+            getattr(self, name).fill(0)
+
+    def _steps(self, obs, cumulant, gamma) -> np.ndarray:
+        out = np.empty(len(obs))
+        if len(obs):
+            kernels.run_steps(obs, cumulant, gamma, out, self.theta, self.trace, self._grad, self.v, self._alpha,
+                              self.hist_x, self.hist_nz, self.hist_h, self.hist_c, self.hist_gate, self.hist_tc,
+                              self._dz, self._work, self._slots, self.clock, self.last_y, self.n_inputs, self.n_hidden,
+                              self.truncation, self.lam, self._optimizer, self.beta2, self.eps)
+        return out
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {"alpha": self.alpha, "lam": self.lam, "optimizer": self.optimizer, "n_hidden": self.n_hidden,
+                "truncation": self.truncation, "beta2": self.beta2, "eps": self.eps}
+
+    def get_state(self) -> dict[str, Any]:
+        state = super().get_state()
+        state.update({name: getattr(self, name).copy() for name in _STATE_ARRAYS})
+        return state
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        missing = [name for name in (*_STATE_ARRAYS, "started") if name not in state]
+        if missing:
+            raise ValueError(f"state lacks {missing}: pass a dict from TBPTTLearner.get_state()")
+        for name in _STATE_ARRAYS:
+            mine = getattr(self, name)
+            theirs = np.asarray(state[name])
+            if theirs.shape != mine.shape:
+                raise ValueError(
+                    f"state[{name!r}] has shape {theirs.shape}, this learner needs {mine.shape}: the checkpoint "
+                    "is from a learner with other n_inputs, n_hidden or truncation"
+                )
+        for name in _STATE_ARRAYS:
+            np.copyto(getattr(self, name), state[name], casting="same_kind")
+        super().set_state(state)
+

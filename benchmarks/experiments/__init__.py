@@ -1,0 +1,33 @@
+"""The paper's experiments as sweeps, one module per experiment (each defines ``EXPERIMENT``).
+
+``rtrlbench sweep NAME`` runs one; :func:`get_experiment` loads it (modules are imported
+on first use). To add an experiment: write a module with an
+:class:`~rtrlbench.benchmarks.experiments.base.Experiment` named ``EXPERIMENT`` and list it here.
+"""
+from __future__ import annotations
+
+import importlib
+
+from rtrlbench.benchmarks.experiments.base import Budget, Experiment, Method
+
+#: name -> module (in this package) defining ``EXPERIMENT``.
+EXPERIMENTS: dict[str, str] = {
+    "trace-fig4": "trace_fig4",
+    "trace-fig5": "trace_fig5",
+    "trace-fig6": "trace_fig6",
+    "atari-fig8-9": "atari_fig8_9",
+    "atari-fig11": "atari_fig11",
+    "wz-pipelined-xor": "williams_zipser",
+    "smoke": "smoke",
+}
+
+
+def get_experiment(name: str) -> Experiment:
+    try:
+        module = EXPERIMENTS[name]
+    except KeyError:
+        raise ValueError(f"unknown experiment {name!r}; known experiments: {', '.join(EXPERIMENTS)}") from None
+    return importlib.import_module(f"{__name__}.{module}").EXPERIMENT
+
+
+__all__ = ["EXPERIMENTS", "Budget", "Experiment", "Method", "get_experiment"]

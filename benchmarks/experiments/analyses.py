@@ -1,0 +1,71 @@
+"""Analyses shared by experiments: stored runs -> numbers (:mod:`rtrlbench.sweep_analysis`) -> figures."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import gymnasium as gym
+
+from rtrlbench.benchmarks import plots
+from rtrlbench.sweep_analysis import curve_stats, method_summary, normalised_errors
+
+
+def _with_runs(results) -> dict:
+    empty = [label for label, recs in results.records.items() if not recs]
+    if empty or not results.records:
+        raise ValueError(f"experiment {results.experiment.name!r}: no stored final runs for {empty or 'any method'}; "
+                         f"run `rtrlbench sweep {results.experiment.name}` with the same budget first")
+    return results.records
+
+
+def learning_curves(results, out_dir: Path) -> list[Path]:
+    """One learning-curve figure per task: every method's seed-averaged curve +-1 SE (Figures 4-6)."""
+    records = _with_runs(results)
+    envs = sorted({r["spec"]["env_id"] for recs in records.values() for r in recs})
+    paths = []
+    for env_id in envs:
+        curves = {label: curve_stats([r for r in recs if r["spec"]["env_id"] == env_id])
+                  for label, recs in records.items() if any(r["spec"]["env_id"] == env_id for r in recs)}
+        suffix = "" if len(envs) == 1 else "_" + env_id.replace("/", "_")
+        paths += plots.learning_curves(curves, Path(out_dir) / f"{results.experiment.name}{suffix}",
+                                       title=results.experiment.title + ("" if len(envs) == 1 else f"\n{env_id}"))
+    return paths
+
+
+def per_game_and_summary(baseline: str, compared: str):
+    """Figure 8 (``compared`` vs ``baseline`` per game, normalised by ``baseline``) and Figure 9 (all methods)."""
+
+    def analyse(results, out_dir: Path) -> list[Path]:
+        normalised = normalised_errors(_with_runs(results), baseline)
+        name = results.experiment.name
+        paths = plots.normalised_bars(normalised, [compared, baseline], Path(out_dir) / f"{name}_per_game",
+                                      title=f"{compared} vs {baseline}: error relative to {baseline}")
+        summary = method_summary(normalised)
+        order = [m.label for m in results.experiment.methods if m.label in summary]
+        paths += plots.method_summary({label: summary[label] for label in order}, Path(out_dir) / f"{name}_summary",
+                                      title=f"error relative to {baseline}, averaged over games")
+        return paths
+
+    return analyse
+
+
+def sensitivity(baseline: str, panels: dict[str, dict[str, float]]):
+    """Figure 11: ``panels`` maps an x-axis name to {method label: x value}; y = error relative to ``baseline``."""
+
+    def analyse(results, out_dir: Path) -> list[Path]:
+        summary = method_summary(normalised_errors(_with_runs(results), baseline))
+        data = {}
+        for name, xs in panels.items():
+            labels = [label for label in xs if label in summary]
+            data[name] = {"x": [xs[label] for label in labels], "labels": labels,
+                          "mean": [summary[label][0] for label in labels], "sem": [summary[label][1] for label in labels]}
+        return plots.sensitivity(data, Path(out_dir) / results.experiment.name,
+                                 title=f"{results.experiment.title} (relative to {baseline})")
+
+    return analyse
+
+
+def registered_envs(prefix: str) -> list[str]:
+    """Every registered env id starting with ``prefix`` (e.g. ``"AtariPrediction/"``), sorted."""
+    import rtrlbench  # noqa: F401  (registers the suite's envs)
+
+    return sorted(env_id for env_id in gym.registry if env_id.startswith(prefix))

@@ -1,0 +1,15 @@
+"""Figure 4: columnar, constructive, CCN and the best T-BPTT on trace patterning, learning curves."""
+from rtrlbench.benchmarks.experiments import analyses, paper
+from rtrlbench.benchmarks.experiments.base import Experiment
+from rtrlbench.benchmarks.experiments.methods import best_tbptt, proposed_methods
+
+EXPERIMENT = Experiment(
+    name="trace-fig4",
+    title="Trace patterning: proposed methods vs the best T-BPTT (Figure 4)",
+    methods=[*proposed_methods(paper.TRACE_ARCH), best_tbptt(paper.TRACE_TBPTT_PAIRS)],
+    envs=["TracePatterning-v0"],
+    steps=paper.STEPS,
+    seeds=paper.TRACE_SEEDS,
+    tune_seeds=paper.TUNE_SEEDS,
+    analyse=analyses.learning_curves,
+)

@@ -1,0 +1,112 @@
+"""Atari prediction data: generation speed, file size, streaming speed and memory.
+
+    python -m rtrlbench.benchmarks.speed_atari --policy-dir ../shared/atari_policies [--games Pong MsPacman]
+        [--gen-steps 50000] [--seconds 2] [--all-games --jobs 2]
+
+Figures printed (targets on the 2-core machine):
+* generation: replay + 16x16 resize per process (>= 5,000 steps/s), and HDF5 writing;
+* file size of a whole game (<= 30 MB), extrapolated from ``--gen-steps`` unless the full
+  file exists in ``--data-dir``;
+* streaming from the HDF5 data set: chunked path at several chunk sizes (>= 5M steps/s)
+  and the per-step Gymnasium API (>= 50,000 steps/s), median of three repeats;
+* peak memory (RSS) of this process (<= 1 GB);
+* with ``--all-games``: wall time to generate every game with a local policy in ``--jobs``
+  processes (the full data; takes tens of minutes).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+
+import rtrlbench  # noqa: F401  (registers the envs)
+from rtrlbench.benchmarks.speed_envs import _rate
+from rtrlbench.data_tools import generate, hdf5_dataset, policies, replay
+
+FULL_STEPS = 250_000
+
+
+def generation(game: str, policy_dir, data_dir: Path, steps: int) -> dict:
+    """Replay and write ``steps`` frames of ``game``: steps/s of each part and the file size."""
+    data, _ = policies.load_policy(game, policy_dir=policy_dir)
+    start, cpu = time.perf_counter(), time.process_time()
+    rollout = replay.replay(game, data, steps=steps)
+    replayed, cpu = time.perf_counter(), time.process_time() - cpu
+    path = hdf5_dataset.write_dataset(hdf5_dataset.dataset_path(game, data_dir), rollout, {"steps": len(rollout)})
+    written = time.perf_counter()
+    full = hdf5_dataset.dataset_path(game, policies.data_dir(None))
+    size = full.stat().st_size if full.is_file() else path.stat().st_size * FULL_STEPS / len(rollout)
+    return {"replay": len(rollout) / (replayed - start), "replay cpu": len(rollout) / cpu,
+            "write": len(rollout) / (written - replayed),
+            "mb": size / 1e6, "extrapolated": not full.is_file()}
+
+
+def streaming(game: str, data_dir: Path, seconds: float) -> dict:
+    """Chunked-path steps/s per chunk size and per-step API steps/s on ``game``'s data set."""
+    env = gym.make(f"AtariPrediction/{game}-v0", data_dir=str(data_dir), unfinished_episode="keep").unwrapped
+    rates = {}
+    for chunk in (1024, 4096, 65_536):
+        stream = env.stream(0)
+        stream.next_chunk(16)
+        rates[f"chunk {chunk}"] = _rate(lambda: len(stream.next_chunk(chunk)), seconds)
+    env.reset(seed=0)
+
+    def work(n=10_000):
+        for _ in range(n):
+            env.step(0)
+        return n
+
+    rates["per-step"] = _rate(work, seconds)
+    return rates
+
+
+def all_games(policy_dir, jobs: int) -> None:
+    games = [g for g in policies.games() if (Path(policy_dir) / policies.policy_filename(g)).is_file()]
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        results, errors = generate.generate_many(games, jobs=jobs, data_dir=tmp, policy_dir=policy_dir)
+        elapsed = time.perf_counter() - start
+        sizes = [r.path.stat().st_size / 1e6 for r in results.values()]
+        steps = sum(r.steps for r in results.values())
+    print(f"\nall {len(results)} games ({steps:,} steps) in {jobs} processes: {elapsed / 60:.1f} min "
+          f"({steps / elapsed:,.0f} steps/s in all); file size {min(sizes):.1f}-{max(sizes):.1f} MB, "
+          f"mean {np.mean(sizes):.1f} MB; {len(errors)} failed")
+    for game, why in errors.items():
+        print(f"  {game}: {why}")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--policy-dir", required=True, help="folder with the recorded action files")
+    parser.add_argument("--games", nargs="+", default=["Pong", "MsPacman"])
+    parser.add_argument("--gen-steps", type=int, default=50_000, help="frames replayed per game for the timing")
+    parser.add_argument("--seconds", type=float, default=2.0, help="timing per streaming repeat")
+    parser.add_argument("--all-games", action="store_true", help="also generate every game's full data set")
+    parser.add_argument("--jobs", type=int, default=2, help="processes for --all-games")
+    args = parser.parse_args(argv)
+    print(f"# load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; replay rate per wall / per CPU second")
+    print(f"{'game':<12} {'replay+resize (wall/CPU)':>26} {'HDF5 write':>14} {'full file':>10} "
+          f"{'chunk 1024':>12} {'chunk 4096':>12} {'chunk 65536':>12} {'per-step':>10}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for game in args.games:
+            gen = generation(game, args.policy_dir, Path(tmp), args.gen_steps)
+            full = hdf5_dataset.dataset_path(game, policies.data_dir(None)).is_file()
+            rates = streaming(game, policies.data_dir(None) if full else Path(tmp), args.seconds)
+            print(f"{game:<12} {gen['replay']:>10,.0f}/s {gen['replay cpu']:>10,.0f}/s {gen['write']:>12,.0f}/s "
+                  f"{gen['mb']:>7.1f} MB"
+                  + "".join(f" {rates[k]:>10,.0f}/s" for k in ("chunk 1024", "chunk 4096", "chunk 65536", "per-step")))
+    print("(file size extrapolated to 250,000 steps and streaming from the --gen-steps data, unless the game's "
+          "full data set is in $RTRLBENCH_DATA_DIR)")
+    print(f"peak memory (RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    if args.all_games:
+        all_games(args.policy_dir, args.jobs)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,201 @@
+"""Steps per second and peak memory of every reference learner on the chunked path, as a
+Markdown table, plus cold- and warm-start times of the compiled code.
+
+Each configuration runs in its own process (so peak memory is per run) on a stream
+generated beforehand (so only the learner is timed): trace patterning with the released
+code's 12 inputs (``RELEASED_CODE_KWARGS``), and an Atari-sized synthetic stream of 275
+inputs. Staged learners get ``steps_per_stage = steps / n_stages`` so that the timing
+covers every stage. The median of ``--repeats`` timings is reported (the machine may be
+shared; "CPU time" divides by the process's CPU time, less disturbed by other jobs).
+Learners run with their defaults (for the column learners: RMSProp, stop-gradient
+normalisation statistics) unless ``--set`` overrides a hyperparameter of every learner
+that has it (values are JSON, bare words are strings).
+Peak RSS is the whole process (Python, numpy, numba/LLVM, gymnasium); "state KB" is the
+learner's own checkpoint::
+
+    python -m rtrlbench.benchmarks.speed_learners
+    python -m rtrlbench.benchmarks.speed_learners --steps 300000 --repeats 3 --only ccn
+    python -m rtrlbench.benchmarks.speed_learners --only columnar constructive ccn --set optimizer=sgd
+
+Targets (one thread): CCN 20:4 >= 200,000 steps/s, columnar >= 260,000, constructive >=
+500,000 on trace patterning; CCN 15:5 >= 30,000 on 275 inputs; <= 200 MB per run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from tqdm import tqdm
+
+#: (label, task, learner, hyperparameters, target steps/s or None)
+CONFIGS = [
+    ("columnar 5", "trace", "columnar", {"n_features": 5}, 260_000),
+    ("constructive 10:1", "trace", "constructive", {"n_features": 10}, 500_000),
+    ("ccn 20:4", "trace", "ccn", {"n_features": 20, "features_per_stage": 4}, 200_000),
+    ("columnar 7", "atari", "columnar", {"n_features": 7}, None),
+    ("constructive 10:1", "atari", "constructive", {"n_features": 10}, None),
+    ("ccn 15:5", "atari", "ccn", {"n_features": 15, "features_per_stage": 5}, 30_000),
+    ("ccn 10:5", "atari", "ccn", {"n_features": 10, "features_per_stage": 5}, 30_000),
+    ("ccn 20:5", "atari", "ccn", {"n_features": 20, "features_per_stage": 5}, 30_000),
+]
+#: T-BPTT rows (truncation k, hidden d), included when ``tbptt`` is registered.
+TBPTT_CONFIGS = [("trace", 30, 2), ("trace", 2, 13), ("trace", 8, 6), ("atari", 8, 5), ("atari", 15, 2)]
+TASK_INPUTS = {"trace": 12, "atari": 275}
+#: Atari-sized learners are ~20x slower per step: they are timed on steps / ATARI_STEP_DIVISOR.
+ATARI_STEP_DIVISOR = 10
+
+
+def all_configs() -> list:
+    from rtrlbench.agents.registry import LEARNERS
+
+    configs = list(CONFIGS)
+    if "tbptt" in LEARNERS:
+        configs += [(f"tbptt {k}:{d}", task, "tbptt", {"truncation": k, "n_hidden": d}, None)
+                    for task, k, d in TBPTT_CONFIGS]
+    return configs
+
+
+def parse_overrides(items: list[str]) -> dict:
+    """``["optimizer=sgd", "alpha=1e-3"]`` -> ``{"optimizer": "sgd", "alpha": 0.001}``."""
+    overrides = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--set expects KEY=VALUE, got {item!r}")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value
+    return overrides
+
+
+def with_overrides(config, overrides: dict):
+    """``config`` with the overrides its learner accepts (checked against its hyperparameters)."""
+    if not overrides:
+        return config
+    from rtrlbench.agents.registry import make_learner
+
+    label, task, learner, hp, target = config
+    known = make_learner(learner, TASK_INPUTS[task], seed=0, **hp).hyperparameters()
+    extra = {key: value for key, value in overrides.items() if key in known}
+    if extra:
+        label += " (" + ", ".join(f"{k}={v}" for k, v in extra.items()) + ")"
+    return label, task, learner, {**hp, **extra}, target
+
+
+def make_stream(task: str, steps: int, seed: int = 0):
+    """(obs, cumulant, gamma) arrays for ``steps`` steps of the task."""
+    import gymnasium as gym
+    import numpy as np
+
+    import rtrlbench  # noqa: F401  (registers the envs)
+    from rtrlbench.envs.trace_patterning import RELEASED_CODE_KWARGS
+
+    if task == "trace":
+        chunk = gym.make("TracePatterning-v0", **RELEASED_CODE_KWARGS).unwrapped.stream(seed).next_chunk(steps)
+        return chunk.obs, chunk.cumulant, chunk.gamma
+    rng = np.random.default_rng(seed)  # Atari-sized: 256 pixels in [0, 1], a one-hot action, the last reward
+    obs = np.zeros((steps, TASK_INPUTS["atari"]), dtype=np.float32)
+    obs[:, :256] = rng.random((steps, 256), dtype=np.float32)
+    obs[np.arange(steps), 256 + rng.integers(0, 18, steps)] = 1.0
+    cumulant = (rng.random(steps) < 0.01).astype(np.float64)
+    obs[1:, 274] = cumulant[:-1]
+    gamma = np.full(steps, 0.98)
+    gamma[0] = 0.0
+    return obs, cumulant, gamma
+
+
+def worker(label: str, task: str, learner: str, hp: dict, steps: int, repeats: int) -> dict:
+    """Time one configuration in this process; return the figures."""
+    start = time.perf_counter()
+    from rtrlbench.agents.registry import learner_class, make_learner
+
+    obs, cumulant, gamma = make_stream(task, steps)
+    hp = dict(hp)
+    if "features_per_stage" in hp or learner == "constructive":
+        per_stage = hp.get("features_per_stage", 1)
+        hp["steps_per_stage"] = max(1, steps // (hp["n_features"] // per_stage))
+    learner_class(learner)
+    import_seconds = time.perf_counter() - start
+    first = time.perf_counter()
+    make_learner(learner, obs.shape[1], seed=0, **hp).run_chunk(obs[:10], cumulant[:10], gamma[:10])
+    start_seconds = import_seconds + time.perf_counter() - first
+    wall, cpu = [], []
+    for _ in range(repeats):
+        agent = make_learner(learner, obs.shape[1], seed=0, **hp)
+        t0, c0 = time.perf_counter(), time.process_time()
+        agent.run_chunk(obs, cumulant, gamma)
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"label": label, "task": task, "steps_per_second": steps / statistics.median(wall),
+            "cpu_steps_per_second": steps / statistics.median(cpu),
+            "peak_mb": peak_mb, "state_kb": _nbytes(agent.get_state()) / 1024, "start_seconds": start_seconds}
+
+
+def _nbytes(value) -> int:
+    """Bytes of every array in a (nested) checkpoint."""
+    if isinstance(value, dict):
+        return sum(_nbytes(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(_nbytes(v) for v in value)
+    return getattr(value, "nbytes", 0)
+
+
+def run_worker(config, steps: int, repeats: int, env=None) -> dict:
+    label, task, learner, hp, _ = config
+    payload = json.dumps([label, task, learner, hp, steps, repeats])
+    out = subprocess.run([sys.executable, "-m", "rtrlbench.benchmarks.speed_learners", "--worker", payload],
+                         capture_output=True, text=True, env=env, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def start_times(config) -> tuple[float, float]:
+    """Seconds to import, compile (or load from cache) and take a first step: cold, then warm."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        cold = run_worker(config, 1000, 1, env)["start_seconds"]
+        warm = run_worker(config, 1000, 1, env)["start_seconds"]
+    return cold, warm
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--steps", type=int, default=500_000, help="stream steps per timing")
+    parser.add_argument("--repeats", type=int, default=3, help="timings per configuration (median is reported)")
+    parser.add_argument("--only", nargs="*", default=None, help="learner names to include")
+    parser.add_argument("--no-start-times", action="store_true", help="skip the cold/warm start measurement")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="hyperparameter overrides for every learner that has KEY, e.g. optimizer=sgd")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        print(json.dumps(worker(*json.loads(args.worker))))
+        return 0
+    overrides = parse_overrides(args.set)
+    configs = [with_overrides(c, overrides) for c in all_configs() if args.only is None or c[2] in args.only]
+    rows = ["| learner | task (inputs) | steps/s (wall) | steps/s (CPU time) | target | peak RSS MB | state KB |",
+            "|---|---|---:|---:|---:|---:|---:|"]
+    for config in tqdm(configs, desc="learners", unit="config"):
+        steps = args.steps if config[1] == "trace" else max(1000, args.steps // ATARI_STEP_DIVISOR)
+        result = run_worker(config, steps, args.repeats)
+        target = f"{config[4]:,}" if config[4] else ""
+        rows.append(f"| {config[0]} | {config[1]} ({TASK_INPUTS[config[1]]}) | {result['steps_per_second']:,.0f} | "
+                    f"{result['cpu_steps_per_second']:,.0f} | {target} | {result['peak_mb']:.0f} | "
+                    f"{result['state_kb']:.0f} |")
+    print("\n".join(rows))
+    if not args.no_start_times:
+        cold, warm = start_times(configs[-1] if args.only else CONFIGS[2])
+        print(f"\nstart-up (import, compile or load the numba cache, first step): cold {cold:.1f} s, warm {warm:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""The leaderboard's figures (PNG bytes, rendered in memory with matplotlib's Agg backend)."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+
+def curves_png(table: dict) -> bytes | None:
+    """Learning curves of a single-env table: mean MSRE over seeds per block (log scale),
+    with the reference T-BPTT final error and the oracle floor as dashed lines."""
+    if not table["rows"]:
+        return None
+    plt = _pyplot()
+    env_id = table["env_ids"][0]
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    reference = oracle = None
+    for row in table["rows"]:
+        result = row["entry"]["results"][env_id]
+        curve = np.mean(np.array(result["curves"]), axis=0)
+        steps = (np.arange(len(curve)) + 1) * result["curve_window"]
+        ax.plot(steps, np.maximum(curve, 1e-12), label=label(row["entry"]["method_name"]), linewidth=1.2)
+        reference = result["reference_msre"]
+        if result["oracle_ratio"] is not None:
+            oracle = float(np.mean(np.array(result["final_msre"]) / np.array(result["oracle_ratio"])))
+    ax.axhline(reference, color="black", linestyle="--", linewidth=0.8, label="reference T-BPTT (final)")
+    if oracle:
+        ax.axhline(oracle, color="grey", linestyle=":", linewidth=0.8, label="oracle floor (final)")
+    ax.set(yscale="log", xlabel="step", ylabel="MSRE (mean over seeds)", title=label(table["title"]))
+    ax.legend(fontsize=7, loc="best")
+    return _png(fig)
+
+
+def per_game_png(table: dict) -> bytes | None:
+    """Normalised error per game (mean over seeds, ± SE) for each row of an Atari-average table."""
+    if not table["rows"]:
+        return None
+    plt = _pyplot()
+    games = table["env_ids"]
+    fig, ax = plt.subplots(figsize=(max(6, 0.35 * len(games) * len(table["rows"]) + 2), 3.8))
+    width = 0.8 / len(table["rows"])
+    x = np.arange(len(games))
+    for i, row in enumerate(table["rows"]):
+        results = [row["entry"]["results"][g] for g in games]
+        ax.bar(x + i * width, [r["normalised_mean"] for r in results], width,
+               yerr=[np.nan_to_num(r["normalised_se"] or 0.0) for r in results], label=label(row["entry"]["method_name"]))
+    ax.axhline(1.0, color="black", linestyle="--", linewidth=0.8)
+    ax.set_xticks(x + 0.4 - width / 2, [label(g.split("/")[-1]) for g in games], rotation=60, ha="right", fontsize=7)
+    ax.set(ylabel="error / T-BPTT error", title=label(table["title"]))
+    ax.legend(fontsize=7)
+    return _png(fig)
+
+
+def label(text: str) -> str:
+    """Text shown literally by matplotlib (``$`` would start math mode)."""
+    return text.replace("\\", "\\\\").replace("$", r"\$")
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _png(fig) -> bytes:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png", dpi=80, metadata={"Software": None})
+    plt.close(fig)
+    return buffer.getvalue()

@@ -1,0 +1,103 @@
+"""``rtrlbench leaderboard seed-table``: fill the table with the suite's own learners.
+
+For each method in ``seed_config.json`` and each reference (env, budget, seeds) it runs
+:func:`rtrlbench.run.run` (reusing records already in ``records_dir``, so it resumes),
+turns the records into a submission, submits it unless that method and commit (or the same
+numbers) is already in, and verifies it by rerunning one seed. A method with a ``"skip"``
+reason is left out.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from rtrlbench.leaderboard.convert import records_to_submission
+from rtrlbench.leaderboard.database import DEFAULT_DB, connect
+from rtrlbench.leaderboard.references import load_references
+from rtrlbench.leaderboard.render import DEFAULT_OUT
+from rtrlbench.leaderboard.submission import SubmissionError
+from rtrlbench.leaderboard.tables import slug
+from rtrlbench.leaderboard.verify import verify
+
+SEED_CONFIG = Path(__file__).resolve().parent / "seed_config.json"
+
+
+def seed_table(config_path: str | Path | None = None, records_dir: str | Path = "leaderboard-runs",
+               commit: str | None = None, db_path: str | Path = DEFAULT_DB, out_dir: str | Path = DEFAULT_OUT,
+               references_path: str | Path | None = None, progress: bool = True) -> list[str]:
+    """Run, submit and verify every configured method; returns a line per method saying what happened."""
+    from rtrlbench.leaderboard.submit import submit
+    from rtrlbench.atomic import write_json
+
+    config = json.loads(Path(config_path or SEED_CONFIG).read_text())
+    references = load_references(references_path)
+    if not references:
+        raise ValueError("there are no reference numbers yet; run `rtrlbench leaderboard references` first")
+    commit = commit or _git_commit()
+    report = []
+    for method in config["methods"]:
+        if method.get("skip"):
+            report.append(f"{method['name']}: skipped ({method['skip']})")
+            continue
+        if _already_in(db_path, method["name"], commit):
+            report.append(f"{method['name']}: already submitted at commit {commit}")
+            continue
+        folder = Path(records_dir) / slug(method["name"])
+        records = [_record(folder, method, ref["env_id"], ref["steps"], seed, progress)
+                   for ref in references for seed in ref["seeds"]]
+        document = records_to_submission(records, name=method["name"], description=method["description"],
+                                         code_url=config["code_url"], commit=commit, contact=config["contact"],
+                                         hardware=config.get("hardware") or _hardware())
+        path = write_json(folder / "submission.json", document)
+        try:
+            submission_id, scores = submit(path, db_path, out_dir, references_path)
+        except SubmissionError as error:
+            if error.field != "results":  # "results": these numbers are already in, under this or another commit
+                raise
+            report.append(f"{method['name']}: unchanged ({error})")
+            continue
+        passed, _ = verify(submission_id, seeds=[references[0]["seeds"][0]], envs=[references[0]["env_id"]],
+                           db_path=db_path, out_dir=out_dir, references_path=references_path, progress=progress)
+        means = ", ".join(f"{s['env_id']} {s['normalised_mean']:.3f}" for s in scores)
+        report.append(f"{method['name']}: submission #{submission_id} ({means}); "
+                      f"{'verified' if passed else 'NOT verified'}")
+    return report
+
+
+def _record(folder: Path, method: dict, env_id: str, steps: int, seed: int, progress: bool) -> dict:
+    from rtrlbench.run import result_filename, run
+
+    path = folder / result_filename({"env_id": env_id, "learner": method["learner"], "seed": seed, "steps": steps})
+    if path.is_file():
+        record = json.loads(path.read_text())
+        wanted = method.get("hyperparameters") or {}
+        if all(record["hyperparameters"].get(k) == v for k, v in wanted.items()) and record["env_kwargs"] == {}:
+            return record
+    return run(env_id, method["learner"], steps, seed, hyperparameters=method.get("hyperparameters") or {},
+               progress=progress, out_dir=folder)
+
+
+def _already_in(db_path, name: str, commit: str) -> bool:
+    conn = connect(db_path)
+    try:
+        return conn.execute("SELECT 1 FROM submissions WHERE method_name = ? AND code_commit = ?",
+                            (name, commit)).fetchone() is not None
+    finally:
+        conn.close()
+
+
+def _git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
+                             cwd=Path(__file__).resolve().parent)
+    except (OSError, subprocess.CalledProcessError):
+        raise ValueError("cannot read the git commit of this checkout; pass --commit") from None
+    return out.stdout.strip()
+
+
+def _hardware() -> str:
+    import os
+    import platform
+
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, one thread per run"

@@ -1,0 +1,98 @@
+"""Numbers behind the figures: seed-averaged learning curves, final errors, T-BPTT-normalised errors,
+and the store as a pandas frame (``rtrlbench results``)."""
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+
+def mean_sem(values: Sequence[float] | np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard error of the mean along ``axis`` (SE is 0 for a single value)."""
+    values = np.asarray(values, dtype=np.float64)
+    n = values.shape[axis]
+    sem = values.std(axis=axis, ddof=1) / np.sqrt(n) if n > 1 else np.zeros_like(values.mean(axis=axis))
+    return values.mean(axis=axis), sem
+
+
+def curve_stats(records: Iterable[Mapping[str, Any]]) -> dict[str, list[float]]:
+    """Seed-averaged learning curve of stored runs (same task and budget).
+
+    Returns ``{"steps", "mean", "sem", "n"}``: steps at the end of each curve block, mean and
+    standard error over runs of the block's MSRE, number of runs.
+    """
+    results = [r["result"] for r in records]
+    if not results:
+        raise ValueError("no runs to average: the final runs of this method are not stored yet")
+    length = min(len(r["curve"]) for r in results)
+    curves = np.array([r["curve"][:length] for r in results])
+    mean, sem = mean_sem(curves)
+    steps = [(i + 1) * results[0]["curve_window"] for i in range(length)]
+    return {"steps": steps, "mean": mean.tolist(), "sem": sem.tolist(), "n": len(results)}
+
+
+def final_errors_by_env(records: Iterable[Mapping[str, Any]]) -> dict[str, list[float]]:
+    """env id -> final MSRE of each stored run (one per seed)."""
+    out: dict[str, list[float]] = {}
+    for record in records:
+        out.setdefault(record["spec"]["env_id"], []).append(record["result"]["final_msre"])
+    return out
+
+
+def normalised_errors(records: Mapping[str, Sequence[Mapping[str, Any]]], baseline: str) -> dict[str, dict[str, tuple[float, float]]]:
+    """Per task and method: (mean final error, its standard error), both divided by the baseline's mean on that task.
+
+    records: method label -> stored final runs. Tasks the baseline has no runs on are left out.
+    Returns ``{env_id: {label: (normalised mean, normalised SE)}}`` (the baseline is (1, SE/mean)).
+    """
+    if baseline not in records:
+        raise ValueError(f"baseline method {baseline!r} has no results (methods: {sorted(records)})")
+    by_label = {label: final_errors_by_env(recs) for label, recs in records.items()}
+    out: dict[str, dict[str, tuple[float, float]]] = {}
+    for env_id, base_errors in sorted(by_label[baseline].items()):
+        scale = float(np.mean(base_errors))
+        out[env_id] = {}
+        for label, errors in by_label.items():
+            if env_id in errors:
+                mean, sem = mean_sem(errors[env_id])
+                out[env_id][label] = (float(mean / scale), float(sem / scale))
+    return out
+
+
+def method_summary(normalised: Mapping[str, Mapping[str, tuple[float, float]]]) -> dict[str, tuple[float, float]]:
+    """label -> (mean over tasks of the normalised error, standard error over tasks)."""
+    labels = sorted({label for per_env in normalised.values() for label in per_env})
+    out = {}
+    for label in labels:
+        values = [per_env[label][0] for per_env in normalised.values() if label in per_env]
+        mean, sem = mean_sem(values)
+        out[label] = (float(mean), float(sem))
+    return out
+
+
+# ---------------------------------------------------------------------------- frames
+def results_frame(records: Iterable[Mapping[str, Any]], curves: bool = False):
+    """A pandas DataFrame of stored runs.
+
+    One row per run: run_id, env_id, learner, seed, steps, final_msre, final_window,
+    wall_seconds, steps_per_second, package_version, hyperparameters (JSON text) and one
+    ``hp.<name>`` column per hyperparameter asked for. With ``curves=True`` instead one row
+    per curve block: run_id, env_id, learner, seed, hyperparameters, step, msre.
+    """
+    import pandas as pd
+
+    rows = []
+    for record in records:
+        spec, result = record["spec"], record["result"]
+        base = {"run_id": record["run_id"], "env_id": spec["env_id"], "learner": spec["learner"], "seed": spec["seed"],
+                "hyperparameters": json.dumps(spec["hyperparameters"], sort_keys=True)}
+        if curves:
+            window = result["curve_window"]
+            rows += [{**base, "step": (i + 1) * window, "msre": value} for i, value in enumerate(result["curve"])]
+            continue
+        rows.append({**base, "steps": spec["steps"], "final_msre": result["final_msre"],
+                     "final_window": result["final_window"], "wall_seconds": result["wall_seconds"],
+                     "steps_per_second": result["steps_per_second"], "package_version": result["package_version"],
+                     **{f"hp.{k}": v for k, v in spec["hyperparameters"].items()}})
+    return pd.DataFrame(rows)

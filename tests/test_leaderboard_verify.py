@@ -1,0 +1,102 @@
+"""From run records to a submission in one command, and verification by rerunning seeds."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rtrlbench.cli import main
+from rtrlbench.leaderboard.convert import find_records, records_to_submission
+from rtrlbench.leaderboard.database import connect, load_entries
+from rtrlbench.leaderboard.submission import check_submission
+from rtrlbench.leaderboard.submit import submit
+from rtrlbench.leaderboard.verify import verify
+from rtrlbench.run import run
+from test_leaderboard_support import ENV, METHOD, SEEDS, STEPS, make_document, world, write  # noqa: F401
+
+
+def test_make_submission_from_run_and_sweep_records(tmp_path, world, capsys):  # noqa: F811
+    runs, store = tmp_path / "runs", tmp_path / "store" / "runs"
+    store.mkdir(parents=True)
+    for record in world["records"]["oracle"]:
+        (runs / "x").mkdir(parents=True, exist_ok=True)
+        (runs / "x" / f"{record['seed']}.json").write_text(json.dumps(record))
+    for record in world["records"]["zero"]:  # the sweep store's layout
+        (store / f"zero-{record['seed']}.json").write_text(json.dumps({"run_id": "r", "spec": {}, "result": record}))
+    (store.parent / "selections.json").write_text("{}")  # not a record: ignored
+    assert len(find_records([runs, store.parent])) == 6
+    out = tmp_path / "sub.json"
+    args = ["leaderboard", "make-submission", str(runs), str(store.parent), "-o", str(out), "--name", "Zero",
+            "--code-url", METHOD["code_url"], "--commit", METHOD["commit"], "--contact", METHOD["contact"],
+            "--hardware", METHOD["hardware"]]
+    assert main(args) == 2
+    assert "hold 2 configurations; choose one with" in capsys.readouterr().err
+    assert main(args + ["--learner", "zero"]) == 0
+    document = json.loads(out.read_text())
+    check_submission(document)
+    assert document["method"]["learner"] == "zero"
+    (result,) = document["results"]
+    assert [r["seed"] for r in result["runs"]] == SEEDS and result["steps"] == STEPS and result["flops_per_step"] == 0
+    assert [r["final_msre"] for r in result["runs"]] == [r["final_msre"] for r in world["records"]["zero"]]
+
+
+def test_records_with_other_env_arguments_are_refused_at_submit(tmp_path, world):  # noqa: F811
+    records = [run(ENV, "zero", STEPS, seed, env_kwargs={"gamma": 0.8}, progress=False) for seed in SEEDS]
+    document = records_to_submission(records, name="Zero", **METHOD)
+    with pytest.raises(ValueError, match=r"^results\[0\]\.dataset_checksum: .* different stream"):
+        submit(write(tmp_path, document), tmp_path / "db.sqlite", None, world["references"])
+
+
+def test_verify_marks_agreeing_submissions_only(tmp_path, world):  # noqa: F811
+    db, out = tmp_path / "db.sqlite", tmp_path / "out"
+    honest, _ = submit(write(tmp_path, make_document(world)), db, None, world["references"])
+    forged = make_document(world, name="Forged")
+    for r in forged["results"][0]["runs"]:  # consistent, but not what the oracle achieves
+        r["final_msre"] *= 0.9
+        r["curve"] = [v * 0.9 for v in r["curve"]]
+    forged_id, _ = submit(write(tmp_path, forged, "forged.json"), db, None, world["references"])
+
+    passed, details = verify(honest, seeds=[1], db_path=db, out_dir=out, references_path=world["references"],
+                             progress=False)
+    assert passed and [(d["seed"], d["rerun"] == d["submitted"]) for d in details] == [(1, True)]
+    assert main(["leaderboard", "verify", str(forged_id), "--db", str(db), "--out", str(out), "--references",
+                 str(world["references"]), "--no-progress"]) == 1
+    conn = connect(db)
+    verified = {e["method_name"]: e["verified"] for e in load_entries(conn)}
+    conn.close()
+    assert verified == {"Oracle": True, "Forged": False}
+    html = (out / "site" / "index.html").read_text()
+    assert html.count('class="badge verified"') == 1
+    with pytest.raises(ValueError, match=r"seed\(s\) \[9\] are not in"):
+        verify(honest, seeds=[9], db_path=db, out_dir=None, references_path=world["references"], progress=False)
+    with pytest.raises(KeyError, match="no submission #99"):
+        verify(99, db_path=db, out_dir=None, progress=False)
+
+
+def test_unrunnable_learner_cannot_be_verified(tmp_path, world):  # noqa: F811
+    document = make_document(world)
+    document["method"]["learner"] = None
+    db = tmp_path / "db.sqlite"
+    submission_id, _ = submit(write(tmp_path, document), db, None, world["references"])
+    with pytest.raises(ValueError, match="names no learner this suite can run"):
+        verify(submission_id, db_path=db, out_dir=None, progress=False)
+
+
+def test_seed_table_runs_submits_verifies_and_resumes(tmp_path, world):  # noqa: F811
+    from rtrlbench.leaderboard.seed_table import seed_table
+
+    config = tmp_path / "seed.json"
+    config.write_text(json.dumps({"code_url": "https://example.org", "contact": "x", "hardware": "y", "methods": [
+        {"name": "Zero", "learner": "zero", "hyperparameters": {}, "description": "zero"},
+        {"name": "Later", "learner": "ccn", "description": "", "skip": "not tuned"},
+        {"name": "Oracle", "learner": "oracle", "description": "floor"}]}))
+    kwargs = dict(records_dir=tmp_path / "runs", db_path=tmp_path / "db.sqlite", out_dir=tmp_path / "out",
+                  references_path=world["references"], progress=False)
+    report = seed_table(config, commit="abc1234", **kwargs)
+    assert report[0].startswith("Zero: submission #1 (TraceConditioning-v0 1.000); verified")
+    assert report[1] == "Later: skipped (not tuned)" and report[2].startswith("Oracle: submission #2")
+    assert seed_table(config, commit="abc1234", **kwargs)[0] == "Zero: already submitted at commit abc1234"
+    again = seed_table(config, commit="def5678", **kwargs)  # records reused: same numbers
+    assert again[0].startswith("Zero: unchanged (results: identical results were already submitted as #1")
+    readme = (tmp_path / "out" / "README.md").read_text()
+    assert readme.count("✔ verified") == 2
