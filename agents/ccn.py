@@ -34,9 +34,11 @@ statistics (mu_k, var_k) of a learning feature do depend on its parameters:
 Only the learning stage's columns carry traces, so memory and compute per step are
 linear in the number of parameters; frozen columns only run forward, on a packed copy of
 their weights. TD(lambda) and the optimiser are those of :mod:`rtrlbench.agents.td_lambda`
-(same step order), fused into the trace pass over each column's parameters. ``ColumnarLearner`` is one stage,
-``ConstructiveLearner`` one feature per stage, ``CCNLearner`` the general case; the
-defaults are the paper's trace-patterning settings (Table 1).
+(same step order), fused per column block with the trace pass. ``ColumnarLearner`` is
+one stage, ``ConstructiveLearner`` one feature per stage, ``CCNLearner`` the general case;
+the network defaults are the paper's trace-patterning settings (Table 1), the optimiser
+default is the released code's RMSProp with alpha = 1e-4 (plain SGD at alpha = 1e-3 does
+not learn trace patterning within a few million steps).
 """
 from __future__ import annotations
 
@@ -72,7 +74,8 @@ _STATE = ("theta", "packed", "out_w", "h", "c", "raw", "z", "acc", "in_mu", "in_
 
 
 class ColumnNetworkLearner(Learner):
-    """A constructive-columnar network learned by TD(lambda) with exact RTRL gradients.
+    """A constructive-columnar network learned by TD(lambda) with forward-mode (RTRL) gradients,
+    exact for the chosen ``normalisation_gradient``.
 
     Args:
         n_inputs: size of the observation x_t.
@@ -93,7 +96,9 @@ class ColumnNetworkLearner(Learner):
             (differentiate through them too; four traces per parameter).
 
     The default optimiser is the released code's RMSProp with alpha = 1e-4, which learns
-    trace patterning within a few million steps; plain "sgd" with a comparable alpha does not.
+    trace patterning within a few million steps (MSRE at 3M steps, seed 0: columnar 0.0036,
+    CCN 0.0042, constructive 0.0053; oracle 0.0021, zero predictor 0.0217); "sgd" with
+    alpha = 1e-3 stays near the zero predictor (CCN 0.020).
     """
 
     name = "ccn"
@@ -309,13 +314,13 @@ def _check_int(name: str, value, minimum: int = 1) -> None:
 def _begin_stage(stage, cfg, fcfg, stage_off, theta, packed, h, c, in_mu, in_var, in_inv, out_mu, out_var, th, tc,
                  tm, tv, e_c, v_c, alpha_o):
     """Fresh columns for ``stage``: zero state, fresh statistics, zero traces. The stage
-    before freezes: its input statistics become fixed (inverse scales kept for speed) and
-    its weights are packed for :func:`lstm_column.stage_forward_packed`."""
+    before freezes: its input statistics become fixed and are folded, with its weights,
+    into the packed copy :func:`lstm_column.stage_forward_packed` reads."""
     per_stage = cfg[_PER_STAGE]
     if stage > 0:
         m = cfg[_N_IN] + (stage - 1) * per_stage
         normalisation.inverse_scales(in_var[stage - 1], in_inv[stage - 1], m, fcfg[_EPS], cfg[_FLOOR])
-        lstm_column.pack_stage(theta, packed, stage_off[stage - 1], m, per_stage)
+        lstm_column.pack_stage(theta, packed, stage_off[stage - 1], m, per_stage, in_mu[stage - 1], in_inv[stage - 1])
     for k in range(stage * per_stage, (stage + 1) * per_stage):
         h[k] = 0.0
         c[k] = 0.0
@@ -366,9 +371,8 @@ def _run_kernel(obs, cumulant, gamma, predictions, first, cfg, fcfg, stage_off, 
                     k = s * per_stage + col
                     h[k], c[k] = lstm_column.column_forward(theta, stage_off[s] + col * block, m, z, h[k], c[k],
                                                             records[col])
-            else:
-                normalisation.normalise_fixed(in_mu[s], in_inv[s], raw, z, m)
-                lstm_column.stage_forward_packed(packed, stage_off[s], m, per_stage, z, h, c, s * per_stage, acc)
+            else:  # frozen: the normalisation is folded into the packed weights
+                lstm_column.stage_forward_packed(packed, stage_off[s], m, per_stage, raw, h, c, s * per_stage, acc)
             if s < n_stages - 1:
                 for col in range(per_stage):
                     raw[m + col] = h[s * per_stage + col]

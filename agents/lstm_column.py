@@ -26,9 +26,10 @@ with Dc = (g s_i', c(t-1) s_f', 0, i s_g') and Dh = (0, 0, tanh(c(t)) s_o', 0) f
 :func:`column_learn` advances the traces, takes the TD(lambda) step of the column's
 parameters and decays/accumulates their eligibility traces, in two passes over the block
 (traces and gradient per gate, then update and trace step fused) while it is in cache.
-Frozen columns (whose parameters no longer change) run through :func:`stage_forward_packed`
-on an input-major copy of their weights (:func:`pack_stage`), so that the four gates of
-every column of a stage are one vectorisable multiply-add per input.
+Frozen columns (whose parameters and input statistics no longer change) run through
+:func:`stage_forward_packed` on an input-major copy of their weights with the input
+normalisation folded in (:func:`pack_stage`), so that the four gates of every column of a
+stage are one vectorisable multiply-add per raw input.
 
 No fast-math flags: every kernel gives the IEEE result of the written expression order
 (the tests compare against an independent numpy network at 1e-12).
@@ -168,24 +169,32 @@ def _trace_step(th, tc, zj, f, a_coef, kc, b_coef, dc, dh):
 
 
 @nb.njit(cache=True)
-def pack_stage(theta, packed, base, m, n_cols):
-    """Copy the ``n_cols`` columns whose blocks start at ``theta[base]`` (``m`` inputs each)
-    input-major into ``packed[base:]``: entry ``(j, col, q)`` at ``base + (j n_cols + col) 4 + q``
-    for j < m the weight of input j, j = m the u_q, j = m + 1 the b_q of gate q of column col."""
+def pack_stage(theta, packed, base, m, n_cols, mu, inv_scale):
+    """Copy the ``n_cols`` frozen columns whose blocks start at ``theta[base]`` (``m`` inputs
+    each, normalised with the fixed statistics ``(r - mu) * inv_scale``) into ``packed[base:]``,
+    input-major and with the normalisation folded in, so that they read the raw inputs r:
+    entry ``(j, col, q)`` at ``base + (j n_cols + col) 4 + q`` is, for gate q of column col,
+    ``W_qj inv_scale_j`` for j < m, u_q for j = m and ``b_q - sum_j W_qj inv_scale_j mu_j``
+    for j = m + 1 (equal to the unfolded network up to rounding)."""
     ng = m + 2
     width = N_GATES * n_cols
     for col in range(n_cols):
         for q in range(N_GATES):
-            src = base + col * N_GATES * ng + q * ng
-            for j in range(ng):
-                packed[base + j * width + col * N_GATES + q] = theta[src + j]
+            src, dst = base + col * N_GATES * ng + q * ng, base + col * N_GATES + q
+            shift = 0.0
+            for j in range(m):
+                w = theta[src + j] * inv_scale[j]
+                packed[dst + j * width] = w
+                shift += w * mu[j]
+            packed[dst + m * width] = theta[src + m]
+            packed[dst + (m + 1) * width] = theta[src + m + 1] - shift
 
 
 @nb.njit(cache=True)
-def stage_forward_packed(packed, base, m, n_cols, z, h, c, k0, acc):
+def stage_forward_packed(packed, base, m, n_cols, r, h, c, k0, acc):
     """One step of the frozen columns ``k0 .. k0 + n_cols - 1`` (packed by :func:`pack_stage`),
-    all reading ``z[:m]``; updates ``h[k]``, ``c[k]`` in place. ``acc``: scratch float64[>= 4 n_cols].
-    Same arithmetic, in the same order, as :func:`column_forward`."""
+    all reading the raw inputs ``r[:m]``; updates ``h[k]``, ``c[k]`` in place. ``acc``:
+    scratch float64[>= 4 n_cols]. The four gates of every column are one multiply-add per input."""
     width = N_GATES * n_cols
     u_row, b_row = base + m * width, base + (m + 1) * width
     for col in range(n_cols):
@@ -194,10 +203,10 @@ def stage_forward_packed(packed, base, m, n_cols, z, h, c, k0, acc):
             a = col * N_GATES + q
             acc[a] = packed[u_row + a] * h_prev + packed[b_row + a]
     for j in range(m):
-        zj = z[j]
+        rj = r[j]
         row = base + j * width
         for a in range(width):
-            acc[a] += packed[row + a] * zj
+            acc[a] += packed[row + a] * rj
     for col in range(n_cols):
         k, a = k0 + col, col * N_GATES
         i, f, o, g = sigmoid(acc[a]), sigmoid(acc[a + 1]), sigmoid(acc[a + 2]), tanh(acc[a + 3])

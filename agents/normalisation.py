@@ -55,7 +55,7 @@ def scale_slope(var, eps, floor):
     return 0.0
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")  # IEEE division (no zero check: scale > 0), so the loop vectorises
 def update_normalise(mu, var, f, out, n, beta, eps, floor):
     """Update the statistics of ``f[:n]`` in place and write the normalised values to ``out[:n]``."""
     for j in range(n):
@@ -69,16 +69,9 @@ def update_normalise(mu, var, f, out, n, beta, eps, floor):
 
 @nb.njit(cache=True)
 def inverse_scales(var, out, n, eps, floor):
-    """``out[:n] = 1 / scale(var[:n])``: fixed statistics, ready for :func:`normalise_fixed`."""
+    """``out[:n] = 1 / scale(var[:n])``: fixed statistics, ready to fold into weights."""
     for j in range(n):
         out[j] = 1.0 / scale(var[j], eps, floor)
-
-
-@nb.njit(cache=True)
-def normalise_fixed(mu, inv_scale, f, out, n):
-    """``out[:n]`` = ``f[:n]`` normalised by fixed statistics (no update)."""
-    for j in range(n):
-        out[j] = (f[j] - mu[j]) * inv_scale[j]
 
 
 class OnlineNormaliser:

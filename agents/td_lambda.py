@@ -47,7 +47,7 @@ def accumulate_trace(trace, grad, decay):
         trace[i] = decay * trace[i] + grad[i]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")  # IEEE division (no zero check), so the RMSProp loop vectorises
 def apply_update(theta, trace, delta, alpha, optimizer, v, beta2, eps):
     """theta += step(delta * trace), in place; ``v`` is the RMSProp state (unused by SGD)."""
     if optimizer == SGD:

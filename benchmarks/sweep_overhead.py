@@ -32,8 +32,8 @@ PAPER_STEPS = 50_000_000
 ATARI_INPUTS = 16 * 16 + 20  # frame, one-hot action (Javed et al. 2023, section 5.1)
 
 
-def _specs(n: int, steps: int, first_seed: int = 0) -> list[RunSpec]:
-    return [RunSpec(env_id="TracePatterning-v0", learner="zero", seed=first_seed + i, steps=steps) for i in range(n)]
+def _specs(n: int, steps: int, first_seed: int = 0, learner: str = "zero") -> list[RunSpec]:
+    return [RunSpec(env_id="TracePatterning-v0", learner=learner, seed=first_seed + i, steps=steps) for i in range(n)]
 
 
 def timed_sweep(engine: DaskEngine, specs: list[RunSpec]) -> tuple[float, float]:
@@ -58,14 +58,14 @@ def overhead(runs: int) -> None:
           f"runs themselves {busy:.2f} s; target < 500 ms)")
 
 
-def scaling(runs: int, steps: int) -> None:
+def scaling(runs: int, steps: int, learner: str) -> None:
     throughput = {}
     for workers in (1, 2):
         with DaskEngine(workers=workers) as engine:
-            timed_sweep(engine, _specs(2 * workers, 1000, first_seed=10_000))
-            wall, busy = timed_sweep(engine, _specs(runs, steps))
+            timed_sweep(engine, _specs(2 * workers, 1000, first_seed=10_000, learner=learner))
+            wall, busy = timed_sweep(engine, _specs(runs, steps, learner=learner))
         throughput[workers] = runs / wall
-        print(f"{workers} worker(s): {runs} runs of {steps:,} steps in {wall:.2f} s "
+        print(f"{workers} worker(s): {runs} {learner} runs of {steps:,} steps in {wall:.2f} s "
               f"({throughput[workers]:.2f} runs/s, mean run {busy / runs:.2f} s)")
     print(f"speed-up 1 -> 2 workers: {throughput[2] / throughput[1]:.2f}x (target >= 1.8x; {os.cpu_count()} cores, "
           f"load average {os.getloadavg()[0]:.1f})")
@@ -159,7 +159,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=200, help="tiny runs for the overhead figure")
     parser.add_argument("--scaling-runs", type=int, default=16, help="runs for the scaling figure")
-    parser.add_argument("--run-steps", type=int, default=8_000_000, help="steps of each scaling run")
+    parser.add_argument("--run-steps", type=int, default=400_000, help="steps of each scaling run")
+    # A paper learner by default: zero-predictor runs only stream memory and measure the memory bus, not the sweep.
+    parser.add_argument("--scaling-learner", default="columnar", help="learner of the scaling runs")
     parser.add_argument("--speed-steps", type=int, default=20_000, help="steps to time each learner for the projection")
     parser.add_argument("--atari-seconds", type=float, default=None,
                         help="seconds per 50M-step Atari run (default: measure the learners on synthetic inputs)")
@@ -170,7 +172,7 @@ def main() -> None:
     if "overhead" not in args.skip:
         overhead(args.runs)
     if "scaling" not in args.skip:
-        scaling(args.scaling_runs, args.run_steps)
+        scaling(args.scaling_runs, args.run_steps, args.scaling_learner)
     if "projection" not in args.skip:
         projection(args.cores, args.atari_seconds, args.speed_steps)
 

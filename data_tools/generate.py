@@ -108,7 +108,7 @@ def _metadata(game: str, source: str, digest: str, steps: int) -> dict:
         "policy_sha256": digest,
         "steps": steps,
         "ale_settings": replay.ALE_SETTINGS,
-        "preprocessing": "ALE getScreenGrayscale (210x160) -> cv2.resize to 16x16, default INTER_LINEAR",
+        "preprocessing": "ALE getScreenGrayscale (the game's screen, 210x160 for most) -> cv2.resize to 16x16, default INTER_LINEAR",
         "versions": {**{name: _version(name) for name in ("rtrl-bench", "ale-py", "h5py", "numpy")},
                      "opencv": replay.require("cv2", "atari").__version__},
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

@@ -5,7 +5,7 @@ per emulator frame: ``'R'`` (82) resets the game, any other byte ``b`` takes act
 ``b - 97`` of ALE's *minimal* action set. The file starts with ``'R'``.
 
 Every byte is one step of the rollout, exactly as the paper's C++ code built it: after
-acting (or resetting), the grayscale screen (210x160) is resized with OpenCV's default
+acting (or resetting), the grayscale screen (210x160 for most games) is resized with OpenCV's default
 (bilinear) interpolation to 16x16. A reset step has no action (stored as -1) and reward 0.
 """
 from __future__ import annotations
@@ -139,7 +139,8 @@ def replay(game: str, data: bytes, steps: int | None = None, progress: bool = Fa
     n = len(actions)
     frames = np.empty((n, FRAME_SIDE, FRAME_SIDE), dtype=np.uint8)
     rewards = np.zeros(n, dtype=np.int32)
-    screen = np.empty((210, 160), dtype=np.uint8)
+    height, width = ale.getScreenDims()  # 210x160 for most games; AirRaid, Carnival, Pooyan... are taller
+    screen = np.empty((height, width), dtype=np.uint8)
     bar = _progress(n, game, progress)
     for i in range(n):
         a = actions[i]

@@ -1,6 +1,7 @@
 """The Atari prediction benchmark of Javed et al. (2023) §5.1, read from the per-game HDF5 data set."""
 from __future__ import annotations
 
+import hashlib
 import os
 from typing import NamedTuple
 
@@ -169,6 +170,9 @@ class AtariPredictionEnv(PredictionEnv):
       short (its returns are unknown), "keep" uses it.
     """
 
+    #: Steps at the end of a run whose return error is the score (the paper's last 200k steps).
+    scoring_window = 200_000
+
     def __init__(self, game: str = "Pong", gamma: float = 0.98, data_dir: str | os.PathLike | None = None,
                  unfinished_episode: str = "drop") -> None:
         from rtrlbench.data_tools.policies import check_game
@@ -193,6 +197,17 @@ class AtariPredictionEnv(PredictionEnv):
 
     def stream(self, seed: int) -> AtariStream:
         return AtariStream(self.episodes(), self.gamma, seed)
+
+    @property
+    def dataset_checksum(self) -> str:
+        """SHA-256 of exactly the data the stream reads (frames, actions, clipped rewards and the
+        episodes used), so that regenerating a data set gives the same checksum (the HDF5 file
+        itself also stores a creation time). The leaderboard matches results by it."""
+        episodes = self.episodes()
+        digest = hashlib.sha256()
+        for array in (episodes.frames, episodes.actions, episodes.rewards, episodes.starts, episodes.lengths):
+            digest.update(np.ascontiguousarray(array).tobytes())
+        return "data-sha256:" + digest.hexdigest()
 
     def __getstate__(self):
         # Pickle without the data set (it is re-read lazily); a live stream keeps its own copy.

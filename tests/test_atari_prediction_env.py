@@ -163,3 +163,20 @@ def test_a_single_unfinished_episode_needs_keep(policy_dir, tmp_path):
         make(tmp_path).reset(seed=0)
     chunk = make(tmp_path, unfinished_episode="keep").stream(0).next_chunk(650)
     assert list(np.flatnonzero(chunk.gamma == 0.0)) == [0, 300, 600]
+
+
+def test_dataset_checksum_identifies_the_data_not_the_file(data_dir, policy_dir, tmp_path):
+    from rtrlbench.leaderboard.env_identity import env_identity
+
+    first = make(data_dir).dataset_checksum
+    assert first.startswith("data-sha256:") and len(first) == len("data-sha256:") + 64
+    regenerated = tmp_path / "again"
+    generate.generate("Pong", data_dir=regenerated, steps=STEPS, policy_dir=policy_dir)  # new file, new creation time
+    assert make(regenerated).dataset_checksum == first
+    assert make(data_dir, unfinished_episode="keep").dataset_checksum != first  # other episodes, other data
+    identity = env_identity("AtariPrediction/Pong-v0", {"data_dir": str(data_dir)})
+    assert identity["dataset_checksum"] == first
+
+
+def test_scores_over_the_papers_last_200k_steps():
+    assert AtariPredictionEnv.scoring_window == 200_000

@@ -62,6 +62,15 @@ def test_stored_frames_and_rewards_equal_a_live_replay(pong, policy_dir):
     assert dataset.actions[0] == -1 and dataset.actions[1] == data[1] - ord("a")
 
 
+@pytest.mark.parametrize("game", ["AirRaid", "Carnival"])  # screens of 250 and 214 rows, not 210
+def test_games_with_taller_screens_replay_like_the_live_ale(game, policy_dir):
+    data = (policy_dir / f"{game}NoFrameskip-v4.txt").read_bytes()
+    rollout = replay.replay(game, data, steps=300)
+    frames, rewards = _live(game, data, 300)
+    np.testing.assert_array_equal(rollout.frames, frames)
+    np.testing.assert_array_equal(rollout.rewards, rewards)
+
+
 def test_metadata(pong, policy_dir):
     meta = pong[1].metadata
     assert meta["game"] == "Pong" and meta["steps"] == STEPS and meta["format_version"] == 1
