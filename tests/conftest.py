@@ -13,3 +13,9 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared is not beside this checkout")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def policy_dir(shared_dir) -> Path:
+    """The recorded Rainbow-DQN action files in ``../shared/atari_policies``."""
+    return shared_dir / "atari_policies"

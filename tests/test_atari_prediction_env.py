@@ -19,11 +19,6 @@ FIRST_EPISODE = 6_645
 
 
 @pytest.fixture(scope="module")
-def policy_dir(shared_dir):
-    return shared_dir / "atari_policies"
-
-
-@pytest.fixture(scope="module")
 def data_dir(policy_dir, tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("data")
     generate.generate("Pong", data_dir=data_dir, steps=STEPS, policy_dir=policy_dir)

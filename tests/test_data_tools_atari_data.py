@@ -16,11 +16,6 @@ STEPS = 7_000  # Pong's first episode ends after 6,645 frames
 
 
 @pytest.fixture(scope="module")
-def policy_dir(shared_dir):
-    return shared_dir / "atari_policies"
-
-
-@pytest.fixture(scope="module")
 def pong(policy_dir, tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("data")
     result = generate.generate("Pong", data_dir=data_dir, steps=STEPS, policy_dir=policy_dir)
