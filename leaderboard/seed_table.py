@@ -4,7 +4,8 @@ For each method in ``seed_config.json`` and each reference (env, budget, seeds) 
 :func:`rtrlbench.run.run` (reusing records already in ``records_dir``, so it resumes),
 turns the records into a submission, submits it unless that method and commit (or the same
 numbers) is already in, and verifies it by rerunning one seed. A method with a ``"skip"``
-reason is left out.
+reason is left out; a method with ``"envs"`` (env-id prefixes, e.g. ``["AtariPrediction/"]``) runs
+only on the references whose env id starts with one of them.
 """
 from __future__ import annotations
 
@@ -43,9 +44,10 @@ def seed_table(config_path: str | Path | None = None, records_dir: str | Path = 
         if _already_in(db_path, method["name"], commit):
             report.append(f"{method['name']}: already submitted at commit {commit}")
             continue
+        chosen = _references_for(method, references)
         folder = Path(records_dir) / slug(method["name"])
         records = [_record(folder, method, ref["env_id"], ref["steps"], seed, progress)
-                   for ref in references for seed in ref["seeds"]]
+                   for ref in chosen for seed in ref["seeds"]]
         document = records_to_submission(records, name=method["name"], description=method["description"],
                                          code_url=config["code_url"], commit=commit, contact=config["contact"],
                                          hardware=config.get("hardware") or _hardware())
@@ -57,12 +59,22 @@ def seed_table(config_path: str | Path | None = None, records_dir: str | Path = 
                 raise
             report.append(f"{method['name']}: unchanged ({error})")
             continue
-        passed, _ = verify(submission_id, seeds=[references[0]["seeds"][0]], envs=[references[0]["env_id"]],
+        passed, _ = verify(submission_id, seeds=[chosen[0]["seeds"][0]], envs=[chosen[0]["env_id"]],
                            db_path=db_path, out_dir=out_dir, references_path=references_path, progress=progress)
         means = ", ".join(f"{s['env_id']} {s['normalised_mean']:.3f}" for s in scores)
         report.append(f"{method['name']}: submission #{submission_id} ({means}); "
                       f"{'verified' if passed else 'NOT verified'}")
     return report
+
+
+def _references_for(method: dict, references: list[dict]) -> list[dict]:
+    """The references ``method`` runs on: those whose env id starts with one of its ``envs`` prefixes (all if none)."""
+    prefixes = tuple(method.get("envs") or ("",))
+    chosen = [ref for ref in references if ref["env_id"].startswith(prefixes)]
+    if not chosen:
+        raise ValueError(f"seed config method {method['name']!r}: no reference env id starts with any of "
+                         f"{list(prefixes)}; fix its 'envs' or run `rtrlbench leaderboard references` first")
+    return chosen
 
 
 def _record(folder: Path, method: dict, env_id: str, steps: int, seed: int, progress: bool) -> dict:

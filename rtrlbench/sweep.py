@@ -8,11 +8,13 @@
         sweep(exp, budget, ResultStore("sweep-results"), engine)
     results = collect(exp, budget, ResultStore("sweep-results"))
 
-Selection (Javed et al. 2023, Appendix A): a configuration's score is the mean over
+Selection is the rule of the methods' run kind. For prediction runs (Javed et al. 2023,
+Appendix A): a configuration's score is the mean over
 tasks of its mean final error over the tuning seeds, each task's error divided by the
 best configuration's on that task (with one task this is just ranking by mean final
 error; with many Atari games it keeps games with large returns from dominating).
-A configuration missing any tuning run (failed or diverged) scores +inf.
+A configuration missing any tuning run (failed or diverged) scores +inf. For Williams-Zipser
+criterion runs see :func:`rtrlbench.benchmarks.williams_zipser.select_by_success`.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from rtrlbench.sweep_engine import DaskEngine, RunReport
-from rtrlbench.sweep_runs import RunSpec
+from rtrlbench.sweep_runs import load, run_kind
 from rtrlbench.sweep_store import ResultStore
 
 
@@ -42,11 +44,17 @@ class Selection:
                                for c, s in zip(self.configurations, self.scores)]}
 
 
-def final_error(store: ResultStore, spec: RunSpec) -> float:
-    """The stored run's final MSRE, or +inf if it is missing or not finite."""
-    record = store.get(spec.run_id)
+def _final_error(record: Mapping[str, Any] | None) -> float:
+    """A stored run's final MSRE, or +inf if the record is None or the error is not finite."""
     value = math.inf if record is None else record["result"]["final_msre"]
     return value if value is not None and math.isfinite(value) else math.inf
+
+
+def select_by_final_error(configurations: Sequence[Mapping[str, Any]], records) -> tuple[list[float], int | None]:
+    """Selection rule of prediction runs: :func:`select` on the final MSRE of the stored tuning
+    records, ``records[config][task][seed]`` (None = not stored)."""
+    errors = [[[_final_error(r) for r in seeds] for seeds in per_task] for per_task in records]
+    return select(configurations, np.array(errors, dtype=np.float64))
 
 
 def select(configurations: Sequence[Mapping[str, Any]], errors: np.ndarray) -> tuple[list[float], int | None]:
@@ -68,17 +76,18 @@ def select(configurations: Sequence[Mapping[str, Any]], errors: np.ndarray) -> t
 
 
 def selections(experiment, budget, store: ResultStore) -> dict[str, Selection]:
-    """Tune every method of ``experiment`` from the stored tuning runs (methods with one configuration win by default)."""
-    envs = experiment.env_ids(budget)
+    """Tune every method of ``experiment`` from the stored tuning runs (methods with one configuration win
+    by default), by the selection rule of the method's run kind (:data:`rtrlbench.sweep_runs.RUN_KINDS`)."""
     out = {}
     for method in experiment.methods:
         configs = experiment.configurations(method, budget)
         if len(configs) == 1:
             out[method.label] = Selection(method.label, configs, [0.0], configs[0])
             continue
-        errors = np.array([[[final_error(store, experiment.spec(method, env, config, seed, budget))
-                             for seed in range(budget.tune_seeds)] for env in envs] for config in configs])
-        scores, winner = select(configs, errors)
+        records = [[[store.get(experiment.spec(method, env, config, seed, budget).run_id)
+                     for seed in range(budget.tune_seeds)] for env in experiment.method_envs(method, budget)]
+                   for config in configs]
+        scores, winner = load(run_kind(method.kind).select)(configs, records)
         out[method.label] = Selection(method.label, configs, scores, None if winner is None else configs[winner])
     return out
 

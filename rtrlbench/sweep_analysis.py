@@ -75,24 +75,35 @@ def method_summary(normalised: Mapping[str, Mapping[str, tuple[float, float]]]) 
 def results_frame(records: Iterable[Mapping[str, Any]], curves: bool = False):
     """A pandas DataFrame of stored runs.
 
-    One row per run: run_id, env_id, learner, seed, steps, final_msre, final_window,
-    wall_seconds, steps_per_second, package_version, hyperparameters (JSON text) and one
-    ``hp.<name>`` column per hyperparameter asked for. With ``curves=True`` instead one row
-    per curve block: run_id, env_id, learner, seed, hyperparameters, step, msre.
+    One row per run: run_id, env_id, learner, seed, hyperparameters (JSON text), one
+    ``hp.<name>`` column per hyperparameter asked for, steps and the result's summary: for
+    prediction runs final_msre, final_window, wall_seconds, steps_per_second, package_version;
+    for runs of another kind (column ``kind``) every scalar field of its record (for
+    Williams-Zipser criterion runs: success, steps_to_criterion, final_mse, ...).
+    With ``curves=True`` instead one row per curve point: run_id, env_id, learner, seed,
+    hyperparameters, step and the curve's value, named by the record's ``curve_metric``
+    (``msre`` for prediction runs, ``probe_mse`` for criterion runs).
     """
     import pandas as pd
 
     rows = []
     for record in records:
         spec, result = record["spec"], record["result"]
+        kind = spec.get("kind", "prediction")
         base = {"run_id": record["run_id"], "env_id": spec["env_id"], "learner": spec["learner"], "seed": spec["seed"],
                 "hyperparameters": json.dumps(spec["hyperparameters"], sort_keys=True)}
         if curves:
-            window = result["curve_window"]
-            rows += [{**base, "step": (i + 1) * window, "msre": value} for i, value in enumerate(result["curve"])]
+            steps = result.get("curve_steps") or [(i + 1) * result["curve_window"] for i in range(len(result["curve"]))]
+            metric = result.get("curve_metric", "msre")
+            rows += [{**base, "step": step, metric: value} for step, value in zip(steps, result["curve"])]
             continue
-        rows.append({**base, "steps": spec["steps"], "final_msre": result["final_msre"],
-                     "final_window": result["final_window"], "wall_seconds": result["wall_seconds"],
-                     "steps_per_second": result["steps_per_second"], "package_version": result["package_version"],
-                     **{f"hp.{k}": v for k, v in spec["hyperparameters"].items()}})
+        hyperparameters = {f"hp.{k}": v for k, v in spec["hyperparameters"].items()}
+        if kind == "prediction":
+            summary = {key: result[key] for key in ("final_msre", "final_window", "wall_seconds", "steps_per_second",
+                                                     "package_version")}
+        else:
+            scalars = {key: value for key, value in result.items() if not isinstance(value, (list, dict))}
+            summary = {"kind": kind, **{key: value for key, value in scalars.items()
+                                        if key not in base and key not in ("steps", "curve_metric")}}
+        rows.append({**base, "steps": spec["steps"], **summary, **hyperparameters})
     return pd.DataFrame(rows)

@@ -4,10 +4,10 @@ The engine is Dask distributed: by default a ``LocalCluster`` with one single-th
 worker process per core; with ``scheduler="tcp://host:8786"`` (or a scheduler file) it
 attaches to an existing cluster, for example one that dask-jobqueue started on Slurm.
 
-Workers only compute (:func:`execute` calls :func:`rtrlbench.run.run` and returns the
-record); the client writes every result into the :class:`ResultStore`, so workers need
-no shared file system, and a result is stored exactly once however often Dask had to
-recompute it (for example after a worker died).
+Workers only compute (:func:`execute` calls the run function of the spec's kind, by default
+:func:`rtrlbench.run.run`, and returns the record); the client writes every result into the
+:class:`ResultStore`, so workers need no shared file system, and a result is stored exactly
+once however often Dask had to recompute it (for example after a worker died).
 """
 from __future__ import annotations
 
@@ -21,18 +21,27 @@ from typing import Any, Iterable
 from tqdm import tqdm
 
 import rtrlbench
-from rtrlbench.sweep_runs import RunSpec, unavailable_reason
+from rtrlbench.sweep_runs import DEFAULT_KIND, RunSpec, load, run_kind, unavailable_reason
 from rtrlbench.sweep_store import ResultStore
 
 
 def execute(spec: dict[str, Any]) -> dict[str, Any]:
-    """Worker side: one run, no progress bar; returns the result record of ``rtrlbench run``
-    with ``curve_steps`` (step at the end of each curve block) and ``run_seconds`` added."""
+    """Worker side: one run (``spec`` = :meth:`RunSpec.to_dict`) by the run function of its kind,
+    no progress bar; returns its result record with ``run_seconds`` added."""
+    fields = dict(spec)
+    compute = load(run_kind(fields.pop("kind", DEFAULT_KIND)).run)
+    start = time.perf_counter()
+    record = compute(fields)
+    record["run_seconds"] = time.perf_counter() - start  # the run's own timing plus its set-up (env, learner, scoring)
+    return record
+
+
+def run_prediction(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run kind ``"prediction"``: the result record of ``rtrlbench run`` with ``curve_steps``
+    (step at the end of each curve block) added."""
     from rtrlbench.run import run
 
-    start = time.perf_counter()
     record = run(progress=False, **spec)
-    record["run_seconds"] = time.perf_counter() - start  # wall_seconds plus env, learner and scoring set-up
     record["curve_steps"] = [(i + 1) * record["curve_window"] for i in range(len(record["curve"]))]
     return record
 

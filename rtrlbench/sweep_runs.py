@@ -1,13 +1,15 @@
-"""One run of a sweep: what to run (:class:`RunSpec`), its stable id, and grid expansion.
+"""One run of a sweep: what to run (:class:`RunSpec`), its stable id, its kind, and grid expansion.
 
-A run is one call of :func:`rtrlbench.run.run`. Its id is a hash of everything that
-determines the result (env and env kwargs, learner and the hyperparameters asked for,
+A run is one call of its kind's run function (:data:`RUN_KINDS`); the default kind,
+``"prediction"``, is :func:`rtrlbench.run.run`. Its id is a hash of everything that
+determines the result (kind, env and env kwargs, learner and the hyperparameters asked for,
 seed, steps, scoring windows, package version), so the same run asked for by two
 experiments, or by the same experiment after a crash, is computed and stored once.
 """
 from __future__ import annotations
 
 import hashlib
+import importlib
 import itertools
 import json
 from dataclasses import asdict, dataclass, field
@@ -17,8 +19,49 @@ import rtrlbench
 
 
 @dataclass(frozen=True)
+class RunKind:
+    """What a run of this kind computes and how tuning picks among configurations, as importable
+    ``"module:function"`` names (Dask workers import the run function by name).
+
+    run:    ``run(spec_fields) -> record`` (a JSON-able dict holding ``package_version``); called on a
+            worker with the :class:`RunSpec` fields except ``kind``.
+    select: ``select(configurations, records) -> (scores, winner index or None)``, with
+            ``records[config][task][seed]`` the stored records of the tuning runs (None if not stored).
+    """
+
+    run: str
+    select: str
+
+
+DEFAULT_KIND = "prediction"
+
+#: kind name -> :class:`RunKind`.
+RUN_KINDS: dict[str, RunKind] = {
+    # rtrlbench.run.run; lowest mean final MSRE relative to the best configuration per task
+    DEFAULT_KIND: RunKind("rtrlbench.sweep_engine:run_prediction", "rtrlbench.sweep:select_by_final_error"),
+    # Williams-Zipser supervised training to a criterion; best success rate, then fewest steps
+    "wz-criterion": RunKind("rtrlbench.benchmarks.williams_zipser:criterion_run",
+                            "rtrlbench.benchmarks.williams_zipser:select_by_success"),
+}
+
+
+def run_kind(name: str) -> RunKind:
+    try:
+        return RUN_KINDS[name]
+    except KeyError:
+        raise ValueError(f"unknown run kind {name!r}; known kinds: {', '.join(RUN_KINDS)}") from None
+
+
+def load(reference: str):
+    """The object a ``"module:attribute"`` reference names."""
+    module, _, attribute = reference.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+@dataclass(frozen=True)
 class RunSpec:
-    """Arguments of one :func:`rtrlbench.run.run` call (plain JSON-able values only)."""
+    """Arguments of one run of kind ``kind`` (plain JSON-able values only); for the default kind,
+    of one :func:`rtrlbench.run.run` call."""
 
     env_id: str
     learner: str
@@ -28,11 +71,18 @@ class RunSpec:
     env_kwargs: Mapping[str, Any] = field(default_factory=dict)
     final_window: int | None = None
     curve_window: int | None = None
+    kind: str = DEFAULT_KIND
 
     @property
     def run_id(self) -> str:
-        """16 hex digits of SHA-256 over the canonical JSON of the spec and the package version."""
+        """16 hex digits of SHA-256 over the canonical JSON of the spec and the package version.
+
+        The default kind is left out of the hash, so prediction runs keep the ids they had
+        before run kinds existed (stores stay valid).
+        """
         key = {**self.to_dict(), "package_version": rtrlbench.__version__}
+        if key["kind"] == DEFAULT_KIND:
+            del key["kind"]
         text = json.dumps(key, sort_keys=True, separators=(",", ":"), allow_nan=False)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -45,7 +95,8 @@ class RunSpec:
 
     def describe(self) -> str:
         hp = ", ".join(f"{k}={v}" for k, v in sorted(self.hyperparameters.items()))
-        return f"{self.learner}({hp}) on {self.env_id}, seed {self.seed}, {self.steps:,} steps"
+        kind = "" if self.kind == DEFAULT_KIND else f"{self.kind} run: "
+        return f"{kind}{self.learner}({hp}) on {self.env_id}, seed {self.seed}, {self.steps:,} steps"
 
 
 def grid_points(grid: Mapping[str, Sequence]) -> list[dict[str, Any]]:
@@ -62,7 +113,7 @@ def grid_points(grid: Mapping[str, Sequence]) -> list[dict[str, Any]]:
 
 
 def unavailable_reason(spec: RunSpec) -> str | None:
-    """Why ``spec`` cannot run in this installation (unknown learner or env), or None.
+    """Why ``spec`` cannot run in this installation (unknown kind, learner or env), or None.
 
     Checked before submission so that an experiment written against a learner or task
     that is not installed fails with one clear message instead of a worker traceback.
@@ -71,6 +122,8 @@ def unavailable_reason(spec: RunSpec) -> str | None:
 
     from rtrlbench.agents.registry import LEARNERS
 
+    if spec.kind not in RUN_KINDS:
+        return f"run kind {spec.kind!r} is not known in this installation (known: {', '.join(RUN_KINDS)})"
     if spec.learner != "oracle" and spec.learner not in LEARNERS:
         known = ", ".join(sorted([*LEARNERS, "oracle"]))
         return f"learner {spec.learner!r} is not registered in this installation (known: {known})"

@@ -2,8 +2,10 @@
 
 Layout of a store folder::
 
-    runs/<run_id>.json     {"run_id", "spec", "result"}: result is the record of
-                           `rtrlbench run` (final error, learning curve, timing ...)
+    runs/<run_id>.json     {"run_id", "spec", "result"}: result is the record of the
+                           run's kind: for prediction runs that of `rtrlbench run` (final
+                           error, learning curve, timing ...), for Williams-Zipser criterion
+                           runs success, steps to criterion, final MSE, probe curve ...
     failed/<run_id>.json   {"run_id", "spec", "error", "traceback"}: the last failure;
                            removed when the run later succeeds
     selections/<name>.json which configuration won each method's tuning stage

@@ -100,3 +100,20 @@ def test_seed_table_runs_submits_verifies_and_resumes(tmp_path, world):  # noqa:
     assert again[0].startswith("Zero: unchanged (results: identical results were already submitted as #1")
     readme = (tmp_path / "out" / "README.md").read_text()
     assert readme.count("✔ verified") == 2
+
+
+def test_seed_table_runs_a_method_only_on_its_envs(tmp_path, world):  # noqa: F811
+    from rtrlbench.leaderboard.seed_table import seed_table
+
+    config = tmp_path / "seed.json"
+    methods = [{"name": "Zero", "learner": "zero", "description": "zero", "envs": ["TraceConditioning"]}]
+    config.write_text(json.dumps({"code_url": "https://example.org", "contact": "x", "hardware": "y",
+                                  "methods": methods}))
+    kwargs = dict(records_dir=tmp_path / "runs", db_path=tmp_path / "db.sqlite", out_dir=tmp_path / "out",
+                  references_path=world["references"], progress=False)
+    assert seed_table(config, commit="abc1234", **kwargs)[0].startswith("Zero: submission #1 (TraceConditioning-v0")
+    methods[0].update(name="Elsewhere", envs=["AtariPrediction/"])
+    config.write_text(json.dumps({"code_url": "https://example.org", "contact": "x", "hardware": "y",
+                                  "methods": methods}))
+    with pytest.raises(ValueError, match="'Elsewhere': no reference env id starts with any of"):
+        seed_table(config, commit="abc1234", **kwargs)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from rtrlbench.sweep_runs import RunSpec, grid_points
+from rtrlbench.sweep_runs import DEFAULT_KIND, RunSpec, grid_points
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,11 @@ class Method:
               (T-BPTT's truncation:hidden pairs at equal compute).
     scaled:   hyperparameters counted in steps (``steps_per_stage``): they shrink with ``--steps``
               so that a short run still goes through all stages.
+    kind:     run kind of its runs (:data:`rtrlbench.sweep_runs.RUN_KINDS`; its selection rule tunes it).
+    envs, env_kwargs: this method's own tasks and env kwargs (None: the experiment's), for
+              experiments whose rows each have their own task (Williams-Zipser).
+    steps:    this method's run length at the experiment's paper budget (None: the experiment's);
+              ``--steps`` scales it by the same factor.
     """
 
     label: str
@@ -35,6 +40,10 @@ class Method:
     grid: Mapping[str, Sequence] = field(default_factory=dict)
     variants: Sequence[Mapping[str, Any]] = ({},)
     scaled: Sequence[str] = ()
+    kind: str = DEFAULT_KIND
+    envs: Sequence[str] | None = None
+    env_kwargs: Mapping[str, Any] | None = None
+    steps: int | None = None
 
     def configurations(self, step_scale: float = 1.0) -> list[dict[str, Any]]:
         """Every hyperparameter configuration, with step-counted values multiplied by ``step_scale``."""
@@ -99,23 +108,31 @@ class Experiment:
             raise ValueError(f"experiment {self.name!r} found no tasks to run (are its envs registered?)")
         return envs if budget.games is None else envs[: budget.games]
 
+    def method_envs(self, method: Method, budget: Budget) -> list[str]:
+        """The tasks ``method`` runs on: its own, or the experiment's (first ``budget.games`` of them)."""
+        envs = self.env_ids(budget) if method.envs is None else list(method.envs)
+        return envs if budget.games is None else envs[: budget.games]
+
     def configurations(self, method: Method, budget: Budget) -> list[dict[str, Any]]:
         return method.configurations(budget.steps / self.steps)
 
     def spec(self, method: Method, env_id: str, hyperparameters: Mapping[str, Any], seed: int, budget: Budget) -> RunSpec:
-        return RunSpec(env_id=env_id, learner=method.learner, seed=seed, steps=budget.steps,
-                       hyperparameters=dict(hyperparameters), env_kwargs=dict(self.env_kwargs),
-                       final_window=None if self.final_window is None else min(self.final_window, budget.steps))
+        steps = budget.steps if method.steps is None else max(1, round(method.steps * budget.steps / self.steps))
+        env_kwargs = self.env_kwargs if method.env_kwargs is None else method.env_kwargs
+        return RunSpec(env_id=env_id, learner=method.learner, seed=seed, steps=steps,
+                       hyperparameters=dict(hyperparameters), env_kwargs=dict(env_kwargs),
+                       final_window=None if self.final_window is None else min(self.final_window, steps),
+                       kind=method.kind)
 
     def tuning_runs(self, budget: Budget) -> list[RunSpec]:
         """Every configuration of every method with more than one, on the tuning seeds."""
         return [self.spec(method, env, config, seed, budget)
                 for method in self.methods if len(self.configurations(method, budget)) > 1
                 for config in self.configurations(method, budget)
-                for env in self.env_ids(budget) for seed in range(budget.tune_seeds)]
+                for env in self.method_envs(method, budget) for seed in range(budget.tune_seeds)]
 
     def final_runs(self, budget: Budget, winners: Mapping[str, Mapping[str, Any] | None]) -> dict[str, list[RunSpec]]:
         """Method label -> the winner's runs on all seeds and tasks (methods without a winner are left out)."""
         return {method.label: [self.spec(method, env, winners[method.label], seed, budget)
-                               for env in self.env_ids(budget) for seed in range(budget.seeds)]
+                               for env in self.method_envs(method, budget) for seed in range(budget.seeds)]
                 for method in self.methods if winners.get(method.label) is not None}
