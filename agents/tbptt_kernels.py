@@ -1,7 +1,8 @@
-"""Compiled kernels of the T-BPTT learner: one LSTM step forward, the gradient of the
-prediction by backpropagation through the last k steps, and the per-step TD(lambda) loop.
+"""Compiled kernels of the T-BPTT learner: one LSTM step forward, the backward recurrence
+through the last k steps, and the per-step TD(lambda) loop that makes each row's gradient
+and applies trace and optimiser step to it in the same pass.
 
-Parameter vector ``theta`` (float64[P], P = 4d(n + d + 1) + d), PyTorch ``LSTMCell``
+Parameter vector ``theta`` (float[P], P = 4d(n + d + 1) + d), PyTorch ``LSTMCell``
 layout and gate order (input i, forget f, cell g, output o), each block row-major:
 
     W [4d, n]   input weights        U [4d, d]   recurrent weights
@@ -12,15 +13,28 @@ needs those steps' activations *and* the state just before the oldest of them, k
 states in all (the authors' k-slot ring read the newest state there instead). Slot k
 holds the zero state h_{-1} = c_{-1} = 0 until step k overwrites it.
 
+Every kernel is generic in the float type: theta, trace, v, the history and the scratch
+share one dtype (float64 or float32), and so do the scalars of ``consts`` (see
+:func:`run_steps`). A float64 literal in the arithmetic would promote float32 work to
+float64 (numba follows NumPy's rules), hence ``one``/``zero`` arguments instead of 1.0/0.0.
+
 The kernels use ``fastmath={"reassoc", "contract"}`` so that LLVM vectorises the dot
 products (sums are reordered; results stay deterministic for a given machine).
 """
 import numba as nb
 import numpy as np
 
-from rtrlbench.agents.td_lambda import accumulate_trace, apply_update
+from rtrlbench.agents.td_lambda import SGD
 
 _FAST = {"reassoc", "contract"}
+#: Layout of the ``consts`` array of :func:`run_steps` (all in the learner's dtype).
+ZERO, ONE, ALPHA, LAM, BETA2, ONE_MINUS_BETA2, EPS = range(7)
+
+
+def constants(dtype, alpha, lam, beta2, eps):
+    """The ``consts`` array of :func:`run_steps`: the scalars of the update in ``dtype``
+    (1 - beta2 rounded once, from float64)."""
+    return np.array([0.0, 1.0, alpha, lam, beta2, 1.0 - beta2, eps], dtype=dtype)
 
 
 @nb.njit(cache=True)
@@ -46,53 +60,56 @@ def window_slots(t, k, slots):
 
 
 @nb.njit(cache=True, inline="always")
-def _sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
+def _sigmoid(z, one):
+    return one / (one + np.exp(-z))
+
+
+@nb.njit(cache=True)
+def split(theta, n, d):
+    """2-D views of theta's W [4d, n] and U [4d, d] blocks, and its tail (U, b, w) as one vector."""
+    ou, ob, _, size = offsets(n, d)
+    return theta[:ou].reshape((4 * d, n)), theta[ou:ob].reshape((4 * d, d)), theta[ou:size]
 
 
 @nb.njit(cache=True, fastmath=_FAST, error_model="numpy")
-def lstm_forward(theta, x_row, n, d, slot, prev, hist_x, hist_nz, hist_h, hist_c, hist_gate, hist_tc):
+def lstm_forward(W, U, tail, x_row, n, d, slot, prev, hist_x, hist_nz, hist_h, hist_c, hist_gate, hist_tc, zero, one):
     """One LSTM step from the state in slot ``prev``; returns y = w . h.
 
+    ``W``, ``U``, ``tail``: theta's blocks as :func:`split` gives them.
     Writes x, the gate activations (i, f, g, o), c, tanh(c) and h into slot ``slot``,
     and, when x has at most ``hist_nz.shape[1] - 1`` non-zeros, their indices
     (``hist_nz[slot, 0]`` = their count, or -1 for a dense x), so that sparse inputs
-    cost only their non-zeros here and in the backward pass.
+    cost only their non-zeros here and in the gradient.
     """
-    ou, ob, ow, _ = offsets(n, d)
+    ob, ow = 4 * d * d, 4 * d * d + 4 * d
     capacity = hist_nz.shape[1] - 1
     count = 0
-    for m in range(n):
-        xm = np.float64(x_row[m])
-        hist_x[slot, m] = xm
-        if xm != 0.0:
+    for m in range(n):  # 2-D indexing throughout: a row view costs atomic reference counts
+        hist_x[slot, m] = x_row[m]  # cast to the learner's dtype
+        if hist_x[slot, m] != zero:
             count += 1
             if count <= capacity:
                 hist_nz[slot, count] = m
     sparse = count <= capacity
     hist_nz[slot, 0] = count if sparse else -1
-    x = hist_x[slot]
     for r in range(4 * d):
-        acc = theta[ob + r]
-        row = r * n
+        acc = tail[ob + r]
         if sparse:
             for q in range(1, count + 1):
                 m = hist_nz[slot, q]
-                acc += theta[row + m] * hist_x[slot, m]
+                acc += W[r, m] * hist_x[slot, m]
         else:
-            weights = theta[row:row + n]  # a view indexed by the loop variable vectorises
             for m in range(n):
-                acc += weights[m] * x[m]
-        row = ou + r * d
+                acc += W[r, m] * hist_x[slot, m]
         for u in range(d):
-            acc += theta[row + u] * hist_h[prev, u]
+            acc += U[r, u] * hist_h[prev, u]
         hist_gate[slot, r] = acc
-    y = 0.0
+    y = zero
     for u in range(d):
-        ig = _sigmoid(hist_gate[slot, u])
-        fg = _sigmoid(hist_gate[slot, d + u])
+        ig = _sigmoid(hist_gate[slot, u], one)
+        fg = _sigmoid(hist_gate[slot, d + u], one)
         gg = np.tanh(hist_gate[slot, 2 * d + u])
-        og = _sigmoid(hist_gate[slot, 3 * d + u])
+        og = _sigmoid(hist_gate[slot, 3 * d + u], one)
         c = fg * hist_c[prev, u] + ig * gg
         tc = np.tanh(c)
         h = og * tc
@@ -101,24 +118,23 @@ def lstm_forward(theta, x_row, n, d, slot, prev, hist_x, hist_nz, hist_h, hist_c
         hist_c[slot, u] = c
         hist_tc[slot, u] = tc
         hist_h[slot, u] = h
-        y += theta[ow + u] * h
+        y += tail[ow + u] * h
     return y
 
 
 @nb.njit(cache=True, fastmath=_FAST, error_model="numpy")
-def backward_deltas(theta, n, d, window, slots, hist_h, hist_c, hist_gate, hist_tc, dz, dh, dc):
+def backward_deltas(U, tail, d, window, slots, hist_h, hist_c, hist_gate, hist_tc, dz, dh, dc, zero, one):
     """dz[j] = dy_t / d(pre-activations of step t - j) for j < window = min(k, t + 1): the
     truncated backward recurrence over the stored activations, with the current U and w.
 
     ``slots[j]``: the history slot of step t - j (j <= window, see :func:`window_slots`).
-    ``dz``: float64[k, 4d]; ``dh``, ``dc``: float64[d] scratch. Cost O(k d^2). The
-    parameter gradients follow from dz, x and h alone (:func:`input_gradient`,
-    :func:`recurrent_gradient`).
+    ``dz``: float[k, 4d]; ``dh``, ``dc``: float[d] scratch. Cost O(k d^2). The
+    parameter gradients follow from dz, x and h alone.
     """
-    ou, _, ow, _ = offsets(n, d)
+    ow = 4 * d * d + 4 * d
     for u in range(d):
-        dh[u] = theta[ow + u]
-        dc[u] = 0.0
+        dh[u] = tail[ow + u]
+        dc[u] = zero
     for j in range(window):
         slot = slots[j]
         prev = slots[j + 1]
@@ -126,110 +142,183 @@ def backward_deltas(theta, n, d, window, slots, hist_h, hist_c, hist_gate, hist_
             ig, fg = hist_gate[slot, u], hist_gate[slot, d + u]
             gg, og = hist_gate[slot, 2 * d + u], hist_gate[slot, 3 * d + u]
             tc = hist_tc[slot, u]
-            dcu = dc[u] + dh[u] * og * (1.0 - tc * tc)
-            dz[j, u] = dcu * gg * ig * (1.0 - ig)
-            dz[j, d + u] = dcu * hist_c[prev, u] * fg * (1.0 - fg)
-            dz[j, 2 * d + u] = dcu * ig * (1.0 - gg * gg)
-            dz[j, 3 * d + u] = dh[u] * tc * og * (1.0 - og)
+            dcu = dc[u] + dh[u] * og * (one - tc * tc)
+            dz[j, u] = dcu * gg * ig * (one - ig)
+            dz[j, d + u] = dcu * hist_c[prev, u] * fg * (one - fg)
+            dz[j, 2 * d + u] = dcu * ig * (one - gg * gg)
+            dz[j, 3 * d + u] = dh[u] * tc * og * (one - og)
             dc[u] = dcu * fg
         for u in range(d):
-            dh[u] = 0.0
+            dh[u] = zero
         for r in range(4 * d):
-            row = ou + r * d
+            a = dz[j, r]
             for u in range(d):
-                dh[u] += theta[row + u] * dz[j, r]
+                dh[u] += U[r, u] * a
 
 
-@nb.njit(cache=True, fastmath=_FAST, error_model="numpy")
-def input_gradient(grad, r0, r1, n, window, slots, dz, hist_x, hist_nz):
-    """grad = rows r0..r1-1 of dy_t/dW = sum_j outer(dz[j], x_{t-j}), flattened (float64[(r1-r0) n])."""
-    # Sparse rows: plain 2-D indexing (a view costs two atomic reference counts). Dense
-    # rows: 1-D views indexed by the loop variable alone, which LLVM vectorises
-    # (grad[row + m] would not vectorise: numba wraps negative indices).
-    for i in range((r1 - r0) * n):
-        grad[i] = 0.0
-    for j in range(window):
+@nb.njit(cache=True, inline="always")
+def input_gradient_rows(grad, r0, r1, j0, n, window, slots, dz, hist_x, hist_nz, zero):
+    """grad[r - r0, :n] = sum_{j0 <= j < window} dz[j, r] x_{t-j} for r0 <= r < r1: rows of
+    dy_t/dW (j0 = 0), or their older terms; sparse x costs only its non-zeros."""
+    for j in range(j0, window):
         slot = slots[j]
         count = hist_nz[slot, 0]
+        if j == j0:  # the first term writes: no separate zeroing pass for dense x
+            for r in range(r0, r1):
+                a = dz[j, r]
+                for m in range(n):
+                    grad[r - r0, m] = a * hist_x[slot, m] if count < 0 else zero
         if count >= 0:
             for r in range(r0, r1):
                 a = dz[j, r]
-                row = (r - r0) * n
                 for q in range(1, count + 1):
                     m = hist_nz[slot, q]
-                    grad[row + m] += a * hist_x[slot, m]
-        else:
-            x = hist_x[slot]
+                    grad[r - r0, m] += a * hist_x[slot, m]
+        elif j > j0:
             for r in range(r0, r1):
                 a = dz[j, r]
-                g = grad[(r - r0) * n:(r - r0 + 1) * n]
                 for m in range(n):
-                    g[m] += a * x[m]
+                    grad[r - r0, m] += a * hist_x[slot, m]
 
 
 @nb.njit(cache=True, fastmath=_FAST, error_model="numpy")
-def recurrent_gradient(grad, d, window, slots, dz, hist_h):
-    """grad = dy_t/d(U, b, w) flattened like theta's tail (float64[4d d + 4d + d])."""
+def recurrent_gradient(grad, d, window, slots, dz, hist_h, zero):
+    """grad = dy_t/d(U, b, w) flattened like theta's tail (float[4d d + 4d + d])."""
     ob = 4 * d * d
     ow = ob + 4 * d
+    dU = grad[:ob].reshape((4 * d, d))  # 2-D indexing by loop variables vectorises
     for i in range(ow):
-        grad[i] = 0.0
+        grad[i] = zero
     for j in range(window):
         prev = slots[j + 1]
         for r in range(4 * d):
             a = dz[j, r]
             grad[ob + r] += a
             for u in range(d):
-                grad[r * d + u] += a * hist_h[prev, u]
+                dU[r, u] += a * hist_h[prev, u]
     for u in range(d):
         grad[ow + u] = hist_h[slots[0], u]
 
 
-@nb.njit(cache=True)
-def _td_block(lo, hi, grad, theta, trace, v, alpha, learn, delta, decay, optimizer, beta2, eps):
-    """The TD(lambda) step on theta[lo:hi] with that block's gradient ``grad``."""
-    if learn:
-        apply_update(theta[lo:hi], trace[lo:hi], delta, alpha[lo:hi], optimizer, v[lo:hi], beta2, eps)
-    accumulate_trace(trace[lo:hi], grad, decay)
+@nb.njit(cache=True, inline="always")
+def td_span(theta, trace, v, grad, learn, optimizer, delta, decay, alpha, beta2, one_minus_beta2, eps):
+    """The TD(lambda) step on a span of parameters (1-D views) with the old trace, then the new trace.
+
+    The arithmetic of :func:`rtrlbench.agents.td_lambda.update_then_accumulate` (up to
+    FMA contraction) with one scalar step size, in the learner's dtype (no float64 constants):
+    SGD ``theta += alpha delta e``; RMSProp ``v = beta2 v + (1 - beta2) (delta e)^2``,
+    ``theta += alpha delta e / (sqrt(v) + eps)``; then ``e = decay e + grad``.
+    """
+    if not learn:
+        for i in range(theta.shape[0]):
+            trace[i] = decay * trace[i] + grad[i]
+    elif optimizer == SGD:
+        step = alpha * delta
+        for i in range(theta.shape[0]):
+            e = trace[i]
+            theta[i] += step * e
+            trace[i] = decay * e + grad[i]
+    else:
+        for i in range(theta.shape[0]):
+            e = trace[i]
+            g = delta * e
+            vi = beta2 * v[i] + one_minus_beta2 * g * g
+            v[i] = vi
+            theta[i] += alpha * g / (np.sqrt(vi) + eps)
+            trace[i] = decay * e + grad[i]
+
+
+@nb.njit(cache=True, inline="always")
+def rmsprop_row_fused(W, We, Wv, r, older, hist_x, s0, s1, a0, a1, delta, decay, alpha, beta2, one_minus_beta2, eps):
+    """RMSProp TD step and new trace on row r of W in one pass that also makes the row's
+    gradient, g = a0 x[s0] + a1 x[s1] + older (the two newest terms, then the rest), so
+    the FMAs of the gradient overlap the square roots and divisions of RMSProp."""
+    for m in range(W.shape[1]):
+        g = a0 * hist_x[s0, m] + a1 * hist_x[s1, m] + older[0, m]
+        e = We[r, m]
+        ge = delta * e
+        vm = beta2 * Wv[r, m] + one_minus_beta2 * ge * ge
+        Wv[r, m] = vm
+        W[r, m] += alpha * ge / (np.sqrt(vm) + eps)
+        We[r, m] = decay * e + g
+
+
+@nb.njit(cache=True, fastmath=_FAST, error_model="numpy")
+def update_input_weights(theta, trace, v, grad, n, d, window, slots, dz, hist_x, hist_nz, learn, optimizer, delta,
+                         decay, consts):
+    """The TD(lambda) step on W (theta[:4dn]) and its trace, in blocks of ``grad.shape[0]``
+    rows: the block's gradient is made into ``grad`` [rows, n] (it stays in L1) and consumed
+    at once by :func:`td_span`, so that W, its trace and RMSProp state stream through the
+    cache once. Wide inputs (one-row blocks) with RMSProp fuse further, row by row
+    (:func:`rmsprop_row_fused`)."""
+    zero, alpha = consts[ZERO], consts[ALPHA]
+    beta2, one_minus_beta2, eps = consts[BETA2], consts[ONE_MINUS_BETA2], consts[EPS]
+    rows = grad.shape[0]
+    if rows == 1 and learn and optimizer != SGD:
+        W, We, Wv = split(theta, n, d)[0], split(trace, n, d)[0], split(v, n, d)[0]
+        s0 = slots[0]
+        s1 = slots[1] if window > 1 else s0
+        for r in range(4 * d):
+            if window > 2:
+                input_gradient_rows(grad, r, r + 1, 2, n, window, slots, dz, hist_x, hist_nz, zero)
+            else:
+                for m in range(n):
+                    grad[0, m] = zero
+            a1 = dz[1, r] if window > 1 else zero
+            rmsprop_row_fused(W, We, Wv, r, grad, hist_x, s0, s1, dz[0, r], a1, delta, decay, alpha, beta2,
+                              one_minus_beta2, eps)
+        return
+    flat = grad.reshape(rows * n)
+    for r0 in range(0, 4 * d, rows):
+        r1 = min(4 * d, r0 + rows)
+        input_gradient_rows(grad, r0, r1, 0, n, window, slots, dz, hist_x, hist_nz, zero)
+        lo, hi = r0 * n, r1 * n
+        td_span(theta[lo:hi], trace[lo:hi], v[lo:hi], flat, learn, optimizer, delta, decay, alpha, beta2,
+                one_minus_beta2, eps)
+
+
+@nb.njit(cache=True, fastmath=_FAST, error_model="numpy")
+def update_tail(tail, tail_e, tail_v, grad, d, window, slots, dz, hist_h, learn, optimizer, delta, decay, consts):
+    """The TD(lambda) step on U, b and w (``tail``, [4d(d + 1) + d]) with their gradient."""
+    recurrent_gradient(grad, d, window, slots, dz, hist_h, consts[ZERO])
+    td_span(tail, tail_e, tail_v, grad, learn, optimizer, delta, decay, consts[ALPHA], consts[BETA2],
+            consts[ONE_MINUS_BETA2], consts[EPS])
 
 
 @nb.njit(cache=True)
-def run_steps(obs, cumulant, gamma, out, theta, trace, grad, v, alpha, hist_x, hist_nz, hist_h, hist_c, hist_gate,
-              hist_tc, dz, work, slots, clock, last_y, n, d, k, lam, optimizer, beta2, eps):
+def run_steps(obs, cumulant, gamma, out, theta, trace, v, consts, grad, tail_grad, hist_x, hist_nz, hist_h, hist_c,
+              hist_gate, hist_tc, dz, work, slots, clock, last_y, n, d, k, optimizer):
     """Process the rows of a chunk in order; ``out[i]`` = the prediction made at row i.
 
     ``clock[0]`` counts steps since the stream (re)start: at 0 the row is x_0 (no TD
     update, trace starts afresh). Order per step, as in :mod:`rtrlbench.agents.td_lambda`:
     forward with theta_t -> y_{t+1}; grad V(S_{t+1}) with theta_t; delta; theta update
-    with e_t; e_{t+1} = lambda gamma_{t+1} e_t + grad. The update and trace run block by
-    block (a few rows of W, then U, b, w), each block's gradient made just before, so
-    that theta, e, v and alpha stream through the cache once per step.
+    with e_t; e_{t+1} = lambda gamma_{t+1} e_t + grad; no full gradient array is kept.
 
-    ``grad``: float64 scratch of at least max(block rows * n, 4d(d + 1) + d);
-    ``work``: float64[2d] and ``slots``: int64[k + 1] scratch.
+    Float arrays share one dtype: ``cumulant``, ``gamma``, ``theta``, ``trace``, ``v``,
+    the history, ``consts`` (indexed by ZERO, ONE, ALPHA, LAM, BETA2, ONE_MINUS_BETA2,
+    EPS), ``last_y`` and the scratch: ``grad`` [rows, n] (a block of W's rows),
+    ``tail_grad`` [4d(d + 1) + d], ``dz`` [k, 4d], ``work`` [2d]; ``slots``: int64[k + 1]
+    scratch; ``out``: float64.
     """
-    g4 = 4 * d
-    ou, _, _, size = offsets(n, d)
-    rows_per_block = max(1, min(g4, grad.shape[0] // n))
+    zero, one, lam = consts[ZERO], consts[ONE], consts[LAM]
+    W, U, tail = split(theta, n, d)
+    tail_e, tail_v = split(trace, n, d)[2], split(v, n, d)[2]
     dh = work[:d]
     dc = work[d:2 * d]
     for row in range(obs.shape[0]):
         t = clock[0]
         window = window_slots(t, k, slots)
-        y = lstm_forward(theta, obs[row], n, d, slots[0], slots[1], hist_x, hist_nz, hist_h, hist_c,
-                         hist_gate, hist_tc)
-        backward_deltas(theta, n, d, window, slots, hist_h, hist_c, hist_gate, hist_tc, dz, dh, dc)
+        y = lstm_forward(W, U, tail, obs[row], n, d, slots[0], slots[1], hist_x, hist_nz, hist_h, hist_c,
+                         hist_gate, hist_tc, zero, one)
+        backward_deltas(U, tail, d, window, slots, hist_h, hist_c, hist_gate, hist_tc, dz, dh, dc, zero, one)
         learn = t > 0
-        delta = cumulant[row] + gamma[row] * y - last_y[0] if learn else 0.0
-        decay = lam * gamma[row] if learn else 0.0
-        for r0 in range(0, g4, rows_per_block):
-            r1 = min(g4, r0 + rows_per_block)
-            block = grad[:(r1 - r0) * n]
-            input_gradient(block, r0, r1, n, window, slots, dz, hist_x, hist_nz)
-            _td_block(r0 * n, r1 * n, block, theta, trace, v, alpha, learn, delta, decay, optimizer, beta2, eps)
-        block = grad[:size - ou]
-        recurrent_gradient(block, d, window, slots, dz, hist_h)
-        _td_block(ou, size, block, theta, trace, v, alpha, learn, delta, decay, optimizer, beta2, eps)
+        delta = cumulant[row] + gamma[row] * y - last_y[0] if learn else zero
+        decay = lam * gamma[row] if learn else zero
+        update_input_weights(theta, trace, v, grad, n, d, window, slots, dz, hist_x, hist_nz, learn, optimizer,
+                             delta, decay, consts)
+        update_tail(tail, tail_e, tail_v, tail_grad, d, window, slots, dz, hist_h, learn, optimizer, delta, decay,
+                    consts)
         last_y[0] = y
         clock[0] = t + 1
         out[row] = y

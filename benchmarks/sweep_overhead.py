@@ -111,7 +111,7 @@ def projection(cores: list[int], atari_seconds: float | None, speed_steps: int) 
             envs = []
         if atari:
             envs = (envs + [f"AtariPrediction/Game{i}-v0" for i in range(PAPER_ATARI_GAMES)])[:PAPER_ATARI_GAMES]
-        runs = _paper_runs(exp, budget, len(envs))
+        runs = _paper_runs(exp, budget, len(envs) if atari else None)
         cpu, basis = 0.0, set()
         for method, count in runs:
             config = exp.configurations(method, budget)[0]
@@ -126,7 +126,7 @@ def projection(cores: list[int], atari_seconds: float | None, speed_steps: int) 
                 cpu += count * seconds
                 basis.add(what)
                 continue
-            spec = exp.spec(method, envs[0], config, 0, budget)
+            spec = exp.spec(method, exp.method_envs(method, budget)[0], config, 0, budget)
             key = f"{method.learner}:{sorted((k, v) for k, v in config.items() if k not in ('alpha', 'norm_eps'))}"
             if unavailable_reason(spec):
                 basis.add(f"{method.learner} not installed")
@@ -144,10 +144,12 @@ def projection(cores: list[int], atari_seconds: float | None, speed_steps: int) 
         print(f"  projected wall time on {n:>5} cores: {total_cpu / n / 3600:,.1f} h")
 
 
-def _paper_runs(exp, budget, n_envs: int) -> list[tuple[object, int]]:
-    """(method, number of distinct runs) at the paper's budget: tuning runs plus the winner's extra seeds."""
+def _paper_runs(exp, budget, n_atari_games: int | None) -> list[tuple[object, int]]:
+    """(method, number of distinct runs) at the paper's budget: tuning runs plus the winner's extra seeds,
+    on each method's own tasks (or on ``n_atari_games`` games)."""
     out = []
     for method in exp.methods:
+        n_envs = n_atari_games if n_atari_games is not None else len(exp.method_envs(method, budget))
         n_configs = len(exp.configurations(method, budget))
         tuning = n_configs * budget.tune_seeds if n_configs > 1 else 0
         final = budget.seeds - (budget.tune_seeds if n_configs > 1 else 0)

@@ -13,8 +13,8 @@ def register(subparsers) -> None:
 
     sweep = subparsers.add_parser(
         "sweep", help="run a paper experiment as a resumable sweep on Dask, then plot it",
-        description="Tune every method on the tuning seeds, pick the configuration with the lowest mean final "
-                    "error, rerun it on all seeds, store every finished run, plot. Runs already in the store are "
+        description="Tune every method on the tuning seeds, pick each method's best configuration by its run "
+                    "kind's rule (prediction runs: the lowest mean final error), rerun it on all seeds, store every finished run, plot. Runs already in the store are "
                     "skipped, so an interrupted sweep resumes where it stopped.")
     sweep.add_argument("experiment", help="experiment name (see `rtrlbench experiments`)")
     _budget_options(sweep)

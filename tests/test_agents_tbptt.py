@@ -107,6 +107,21 @@ def test_gradient_equals_torch_truncated_unroll(n, d, k, kind):
         assert _rel_error(traces[t], reference) <= 1e-6, f"t={t}"
 
 
+@pytest.mark.parametrize("k", [1, 2, 4])
+def test_gradient_of_wide_inputs_with_rmsprop(k):
+    """Inputs wider than a W block (n > 256) with RMSProp take the fused row path, which
+    makes each row's gradient inside the update loop; alpha=1e-300 freezes RMSProp too."""
+    torch = pytest.importorskip("torch")
+    n, d, steps = 300, 2, 3 * k + 5
+    xs = _inputs("mixed", steps, n, np.random.default_rng(k))
+    learner = _random_learner(n, d, k, scale=0.2, optimizer="rmsprop")
+    theta = learner.theta.copy()
+    traces = _traces(learner, xs, np.zeros(steps), cumulants=np.ones(steps))
+    assert np.array_equal(learner.theta, theta)
+    for t in sorted({1, k, steps - 1}):
+        assert _rel_error(traces[t], _torch_gradient(torch, learner, xs, t, k)) <= 1e-6, f"t={t}"
+
+
 def test_gradient_is_truncated_not_full():
     """At t >= k the truncated and full gradients differ, and ours is the truncated one."""
     torch = pytest.importorskip("torch")
@@ -206,6 +221,27 @@ def test_td_update_sgd_matches_hand_step():
     np.testing.assert_allclose(learner.theta, theta0 + alpha * delta * e0, rtol=1e-13, atol=1e-15)
 
 
+@pytest.mark.parametrize("n", [3, 300])
+def test_td_update_rmsprop_matches_hand_step(n):
+    """One RMSProp step: g = delta e_0, v = beta2 + (1 - beta2) g^2, theta += alpha g / (sqrt(v) + eps)."""
+    alpha, beta2, eps = 0.05, 0.9, 1e-3
+    hp = dict(alpha=alpha, optimizer="rmsprop", beta2=beta2, eps=eps)
+    learner = _random_learner(n, 2, 3, scale=0.3, **hp)
+    rng = np.random.default_rng(n)
+    x0, x1 = rng.normal(size=n), rng.normal(size=n)
+    theta0 = learner.theta.copy()
+    y0 = learner.predict(x0)
+    e0 = learner.trace.copy()
+    probe = _random_learner(n, 2, 3, scale=0.3)
+    probe.predict(x0)
+    y1 = probe.update(0.0, 0.0, x1)
+    learner.update(0.7, 0.9, x1)
+    g = (0.7 + 0.9 * y1 - y0) * e0
+    v = beta2 + (1 - beta2) * g * g
+    np.testing.assert_allclose(learner.v, v, rtol=1e-13)
+    np.testing.assert_allclose(learner.theta, theta0 + alpha * g / (np.sqrt(v) + eps), rtol=1e-13, atol=1e-15)
+
+
 # ------------------------------------------------------------------ API
 def _trace_stream(steps, seed=0):
     env = make_env("TracePatterning-v0", RELEASED_CODE_KWARGS)
@@ -219,11 +255,12 @@ def _dense_stream(steps, n, seed=0):
     return rng.normal(size=(steps, n)).astype(np.float32), rng.random(steps), gamma
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("optimizer", ["sgd", "rmsprop"])
-def test_per_step_equals_chunked(optimizer):
-    for obs, cumulant, gamma in [tuple(_trace_stream(3000)), _dense_stream(600, 40)]:
+def test_per_step_equals_chunked(optimizer, dtype):
+    for obs, cumulant, gamma in [tuple(_trace_stream(3000)), _dense_stream(600, 40), _dense_stream(300, 300)]:
         n = obs.shape[1]
-        hp = dict(alpha=1e-2, optimizer=optimizer, n_hidden=3, truncation=5, seed=7)
+        hp = dict(alpha=1e-2, optimizer=optimizer, n_hidden=3, truncation=5, seed=7, dtype=dtype)
         single, chunked = TBPTTLearner(n, **hp), TBPTTLearner(n, **hp)
         per_step = np.array([single.step(obs[t], cumulant[t], gamma[t]) for t in range(len(obs))])
         cuts = [0, 1, 2, 250, len(obs)]
@@ -235,12 +272,27 @@ def test_per_step_equals_chunked(optimizer):
         assert np.abs(np.diff(per_step)).max() > 0  # it did predict something
 
 
-def test_seeded_determinism():
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_seeded_determinism(dtype):
     obs, cumulant, gamma = _trace_stream(2000)
-    runs = [TBPTTLearner(12, seed=s, alpha=1e-2).run_chunk(obs, cumulant, gamma) for s in (3, 3, 4)]
+    runs = [TBPTTLearner(12, seed=s, alpha=1e-2, dtype=dtype).run_chunk(obs, cumulant, gamma) for s in (3, 3, 4)]
     assert np.array_equal(runs[0], runs[1])
     assert not np.array_equal(runs[0], runs[2])
     assert np.array_equal(TBPTTLearner(12, seed=3).theta, TBPTTLearner(12, seed=3).theta)
+
+
+def test_float32_tracks_float64():
+    """Same seed and stream: float32 predictions stay within 1e-4 (relative) of float64 ones,
+    and are not bit-identical (the learner really computes in float32)."""
+    for obs, cumulant, gamma in [tuple(_trace_stream(3000)), _dense_stream(600, 40), _dense_stream(300, 300)]:
+        n = obs.shape[1]
+        learners = {dtype: TBPTTLearner(n, n_hidden=3, truncation=5, alpha=1e-2, seed=7, dtype=dtype)
+                    for dtype in ("float64", "float32")}
+        p64, p32 = (learners[dtype].run_chunk(obs, cumulant, gamma) for dtype in ("float64", "float32"))
+        assert np.abs(p32 - p64).max() <= 1e-4 * np.abs(p64).max()
+        assert not np.array_equal(p32, p64)
+        assert all(value.dtype == np.float32 for key, value in learners["float32"].get_state().items()
+                   if key in ("theta", "trace", "v", "hist_x", "hist_h", "last_y"))
 
 
 def test_initialisation():
@@ -254,9 +306,10 @@ def test_initialisation():
     assert np.all(learner.v == 1.0)
 
 
-def test_checkpoint_round_trip_continues_exactly():
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_checkpoint_round_trip_continues_exactly(dtype):
     obs, cumulant, gamma = _trace_stream(4000)
-    hp = dict(alpha=1e-2, n_hidden=3, truncation=6)
+    hp = dict(alpha=1e-2, n_hidden=3, truncation=6, dtype=dtype)
     first = TBPTTLearner(12, seed=0, **hp)
     first.run_chunk(obs[:2000], cumulant[:2000], gamma[:2000])
     state = first.get_state()
@@ -276,6 +329,8 @@ def test_set_state_rejects_other_shapes():
     state = TBPTTLearner(12, n_hidden=2, truncation=30).get_state()
     with pytest.raises(ValueError, match="n_hidden or truncation"):
         TBPTTLearner(12, n_hidden=3, truncation=30).set_state(state)
+    with pytest.raises(ValueError, match="dtype='float64'"):
+        TBPTTLearner(12, n_hidden=2, truncation=30, dtype="float32").set_state(state)
 
 
 def test_restart_forgets_the_stream_not_the_weights():
@@ -294,6 +349,7 @@ def test_restart_forgets_the_stream_not_the_weights():
     ({"lam": -0.1}, "lam"), ({"lam": 1.5}, "lam"), ({"truncation": 0}, "truncation"),
     ({"truncation": 2.5}, "truncation"), ({"n_hidden": 0}, "n_hidden"), ({"optimizer": "adam"}, "optimizer"),
     ({"beta2": 1.0}, "beta2"), ({"eps": 0.0}, "eps"),
+    ({"dtype": "float16"}, r"dtype must be one of \['float32', 'float64'\]"), ({"dtype": np.float32}, "dtype"),
 ])
 def test_bad_hyperparameters_raise(bad, match):
     with pytest.raises(ValueError, match=match):
@@ -301,9 +357,10 @@ def test_bad_hyperparameters_raise(bad, match):
 
 
 def test_registry_and_hyperparameters_rebuild():
-    learner = make_learner("tbptt", 12, seed=2, alpha=3e-4, lam=0.9, optimizer="sgd", n_hidden=5, truncation=8)
+    learner = make_learner("tbptt", 12, seed=2, alpha=3e-4, lam=0.9, optimizer="sgd", n_hidden=5, truncation=8,
+                           dtype="float32")
     hp = learner.hyperparameters()
-    assert hp["n_hidden"] == 5 and hp["truncation"] == 8 and hp["optimizer"] == "sgd"
+    assert hp["n_hidden"] == 5 and hp["truncation"] == 8 and hp["optimizer"] == "sgd" and hp["dtype"] == "float32"
     rebuilt = make_learner("tbptt", 12, seed=2, **hp)
     assert np.array_equal(rebuilt.theta, learner.theta)
     assert rebuilt.hyperparameters() == hp
