@@ -33,8 +33,9 @@ statistics (mu_k, var_k) of a learning feature do depend on its parameters:
 
 Only the learning stage's columns carry traces, so memory and compute per step are
 linear in the number of parameters; frozen columns only run forward, on a packed copy of
-their weights. TD(lambda) and the optimiser are those of :mod:`rtrlbench.agents.td_lambda`
-(same step order), fused per column block with the trace pass. ``ColumnarLearner`` is
+their weights with their (fixed) input normalisation folded in. TD(lambda) and the
+optimiser are those of :mod:`rtrlbench.agents.td_lambda` (same step order), one pass over
+the learning stage's parameters after the trace pass. ``ColumnarLearner`` is
 one stage, ``ConstructiveLearner`` one feature per stage, ``CCNLearner`` the general case;
 the network defaults are the paper's trace-patterning settings (Table 1), the optimiser
 default is the released code's RMSProp with alpha = 1e-4 (plain SGD at alpha = 1e-3 does
@@ -66,11 +67,12 @@ NORMALISATION_GRADIENTS = {"stop": 0, "exact": 1}
 _N_IN, _PER_STAGE, _N_STAGES, _STEPS_PER_STAGE, _OPTIMIZER, _FLOOR, _OUT_STEP, _EXACT = range(8)
 _ALPHA, _LAMBDA, _BETA, _EPS = range(4)
 _T, _STAGE = range(2)
+_ALPHA_COLUMNS, _ALPHA_OUT = range(2)
 
 #: Arrays of a learner's state, in the order the compiled loop takes them.
-_STATE = ("theta", "packed", "out_w", "h", "c", "raw", "z", "acc", "in_mu", "in_var", "in_inv", "out_mu", "out_var",
-          "h_hat", "records", "th", "tc", "tm", "tv", "grad_c", "grad_o", "e_c", "e_o", "v_c", "v_o", "alpha_c",
-          "alpha_o", "counters", "y_prev")
+_STATE = ("theta", "packed", "out_w", "h", "c", "raw", "z", "in_mu", "in_var", "in_inv", "out_mu",
+          "out_var", "h_hat", "records", "th", "tc", "tm", "tv", "grad_c", "grad_o", "e_c", "e_o", "v_c", "v_o",
+          "alpha", "counters", "y_prev")
 
 
 class ColumnNetworkLearner(Learner):
@@ -178,18 +180,17 @@ class ColumnNetworkLearner(Learner):
         scale = self._hp["init_scale"]
         s = {
             "theta": rng.uniform(-scale, scale, int(self._stage_offsets[-1])),
-            "packed": np.zeros(int(self._stage_offsets[-1])),
+            "packed": np.zeros((n_features, lstm_column.N_GATES, m_max + 2)),
             "out_w": np.zeros(1 + n_features),
             "h": np.zeros(n_features), "c": np.zeros(n_features),
             "raw": np.zeros(m_max), "z": np.zeros(m_max + 2),
-            "acc": np.zeros(lstm_column.N_GATES * per_stage),
             "in_mu": np.zeros((n_stages, m_max)), "in_var": np.ones((n_stages, m_max)),
             "in_inv": np.ones((n_stages, m_max)),
             "out_mu": np.zeros(n_features), "out_var": np.ones(n_features), "h_hat": np.zeros(n_features),
-            "records": np.zeros((per_stage, lstm_column.RECORD_SIZE)),
+            "records": np.zeros((n_features, lstm_column.RECORD_SIZE)),
             "grad_o": np.zeros(1 + n_features), "e_o": np.zeros(1 + n_features),
-            "v_o": np.ones(1 + n_features), "alpha_o": np.full(1 + n_features, self._hp["alpha"]),
-            "alpha_c": np.full(per_stage, self._hp["alpha"]),
+            "v_o": np.ones(1 + n_features),
+            "alpha": np.full(2, self._hp["alpha"]),  # step sizes of the columns and of the output layer
             "counters": np.zeros(2, dtype=np.int64), "y_prev": np.zeros(1),
         }
         for key in ("th", "tc", "grad_c", "e_c"):
@@ -199,7 +200,7 @@ class ColumnNetworkLearner(Learner):
         s["v_c"] = np.ones(block)
         _begin_stage(0, self._cfg, self._fcfg, self._stage_offsets, s["theta"], s["packed"], s["h"], s["c"], s["in_mu"],
                      s["in_var"], s["in_inv"], s["out_mu"], s["out_var"], s["th"], s["tc"], s["tm"], s["tv"], s["e_c"],
-                     s["v_c"], s["alpha_o"])
+                     s["v_c"], s["alpha"])
         return s
 
     # -------------------------------------------------------------- learning
@@ -312,15 +313,18 @@ def _check_int(name: str, value, minimum: int = 1) -> None:
 # --------------------------------------------------------------------------- compiled loop
 @nb.njit(cache=True)
 def _begin_stage(stage, cfg, fcfg, stage_off, theta, packed, h, c, in_mu, in_var, in_inv, out_mu, out_var, th, tc,
-                 tm, tv, e_c, v_c, alpha_o):
+                 tm, tv, e_c, v_c, alpha):
     """Fresh columns for ``stage``: zero state, fresh statistics, zero traces. The stage
     before freezes: its input statistics become fixed and are folded, with its weights,
-    into the packed copy :func:`lstm_column.stage_forward_packed` reads."""
+    into the packed copy the forward pass of frozen columns reads (:func:`lstm_column.pack_stage`)."""
     per_stage = cfg[_PER_STAGE]
     if stage > 0:
         m = cfg[_N_IN] + (stage - 1) * per_stage
         normalisation.inverse_scales(in_var[stage - 1], in_inv[stage - 1], m, fcfg[_EPS], cfg[_FLOOR])
-        lstm_column.pack_stage(theta, packed, stage_off[stage - 1], m, per_stage, in_mu[stage - 1], in_inv[stage - 1])
+        size = per_stage * lstm_column.block_size(m)
+        frozen = theta[stage_off[stage - 1]:stage_off[stage - 1] + size].reshape((per_stage, lstm_column.N_GATES, m + 2))
+        lstm_column.pack_stage(frozen, packed, (stage - 1) * per_stage, m, per_stage, in_mu[stage - 1],
+                               in_inv[stage - 1])
     for k in range(stage * per_stage, (stage + 1) * per_stage):
         h[k] = 0.0
         c[k] = 0.0
@@ -335,24 +339,45 @@ def _begin_stage(stage, cfg, fcfg, stage_off, theta, packed, h, c, in_mu, in_var
     e_c[:] = 0.0
     v_c[:] = 1.0
     if cfg[_OUT_STEP] == 1:
-        alpha_o[:] = fcfg[_ALPHA] / ((stage + 1) * per_stage)
+        alpha[_ALPHA_OUT] = fcfg[_ALPHA] / ((stage + 1) * per_stage)
 
 
 @nb.njit(cache=True)
+def _stage_views(stage, cfg, stage_off, theta, th, tc, tm, tv, grad_c):
+    """The learning stage's parameters, flat (float64[size]), and its parameters and
+    traces as (features_per_stage, N_GATES, inputs + 2) views (see
+    :func:`lstm_column.column_traces`): theta_flat, theta, TH, TC, TM, TV, grad."""
+    per_stage = cfg[_PER_STAGE]
+    ng = cfg[_N_IN] + stage * per_stage + 2
+    size = per_stage * lstm_column.N_GATES * ng
+    shape = (per_stage, lstm_column.N_GATES, ng)
+    theta_flat = theta[stage_off[stage]:stage_off[stage] + size]
+    n_extra = size if cfg[_EXACT] == 1 else 0  # TM, TV exist only for "exact"
+    extra = (per_stage, lstm_column.N_GATES, ng if n_extra else 0)
+    return (theta_flat, theta_flat.reshape(shape), th[:size].reshape(shape), tc[:size].reshape(shape),
+            tm[:n_extra].reshape(extra), tv[:n_extra].reshape(extra), grad_c[:size].reshape(shape))
+
+
+@nb.njit(cache=True, error_model="numpy")  # IEEE division (no zero check) in the inlined kernels: loops vectorise
 def _run_kernel(obs, cumulant, gamma, predictions, first, cfg, fcfg, stage_off, theta, packed, out_w, h, c, raw, z,
-                acc, in_mu, in_var, in_inv, out_mu, out_var, h_hat, records, th, tc, tm, tv, grad_c, grad_o, e_c, e_o,
-                v_c, v_o, alpha_c, alpha_o, counters, y_prev):
+                in_mu, in_var, in_inv, out_mu, out_var, h_hat, records, th, tc, tm, tv, grad_c, grad_o,
+                e_c, e_o, v_c, v_o, alpha, counters, y_prev):
     n_in, per_stage, n_stages, steps_per_stage = cfg[_N_IN], cfg[_PER_STAGE], cfg[_N_STAGES], cfg[_STEPS_PER_STAGE]
     optimizer, floor, exact = cfg[_OPTIMIZER], cfg[_FLOOR], cfg[_EXACT] == 1
     lam, beta, eps = fcfg[_LAMBDA], fcfg[_BETA], fcfg[_EPS]
+    stage = counters[_STAGE]
+    theta_l, theta_s, th_s, tc_s, tm_s, tv_s, g_s = _stage_views(stage, cfg, stage_off, theta, th, tc, tm, tv, grad_c)
+    mu_s, var_s = in_mu[stage], in_var[stage]
     for row in range(obs.shape[0]):
         is_first = first and row == 0
-        stage = counters[_STAGE]
         if stage < n_stages - 1 and counters[_T] >= (stage + 1) * steps_per_stage:
             stage += 1
             counters[_STAGE] = stage
             _begin_stage(stage, cfg, fcfg, stage_off, theta, packed, h, c, in_mu, in_var, in_inv, out_mu, out_var, th,
-                         tc, tm, tv, e_c, v_c, alpha_o)
+                         tc, tm, tv, e_c, v_c, alpha)
+            theta_l, theta_s, th_s, tc_s, tm_s, tv_s, g_s = _stage_views(stage, cfg, stage_off, theta, th, tc, tm, tv,
+                                                                          grad_c)
+            mu_s, var_s = in_mu[stage], in_var[stage]
         if is_first:  # a new stream: the recurrent state and its traces start afresh
             h[:] = 0.0
             c[:] = 0.0
@@ -361,22 +386,21 @@ def _run_kernel(obs, cumulant, gamma, predictions, first, cfg, fcfg, stage_off, 
         for j in range(n_in):
             raw[j] = obs[row, j]
 
-        # Forward pass, stage by stage (a stage reads every earlier stage's features of this step).
-        for s in range(stage + 1):
-            m = n_in + s * per_stage
-            if s == stage:
-                normalisation.update_normalise(in_mu[s], in_var[s], raw, z, m, beta, eps, floor)
-                block = lstm_column.block_size(m)
-                for col in range(per_stage):
-                    k = s * per_stage + col
-                    h[k], c[k] = lstm_column.column_forward(theta, stage_off[s] + col * block, m, z, h[k], c[k],
-                                                            records[col])
-            else:  # frozen: the normalisation is folded into the packed weights
-                lstm_column.stage_forward_packed(packed, stage_off[s], m, per_stage, raw, h, c, s * per_stage, acc)
-            if s < n_stages - 1:
-                for col in range(per_stage):
-                    raw[m + col] = h[s * per_stage + col]
-        n_built = (stage + 1) * per_stage
+        # Forward pass, stage by stage (a stage reads every earlier stage's features of this
+        # step); frozen stages have their input normalisation folded into the packed weights.
+        m = n_in
+        for s in range(stage):
+            for col in range(per_stage):
+                k = s * per_stage + col
+                h[k], c[k] = lstm_column.column_forward(packed, k, m, raw, h[k], c[k], records, k)
+                raw[m + col] = h[k]
+            m += per_stage
+        normalisation.update_normalise(mu_s, var_s, raw, z, m, beta, eps, floor)
+        k0 = stage * per_stage
+        for col in range(per_stage):
+            k = k0 + col
+            h[k], c[k] = lstm_column.column_forward(theta_s, col, m, z, h[k], c[k], records, k)
+        n_built = k0 + per_stage
         normalisation.update_normalise(out_mu, out_var, h, h_hat, n_built, beta, eps, floor)
         y = out_w[0]
         for k in range(n_built):
@@ -384,28 +408,25 @@ def _run_kernel(obs, cumulant, gamma, predictions, first, cfg, fcfg, stage_off, 
         predictions[row] = y
 
         # Gradient of y w.r.t. the learning parameters (with the parameters of this step), then
-        # TD(lambda) in the order of td_lambda.py, fused per column while its block is in cache
-        # (columns of a stage are independent, so this equals one update over the whole stage).
+        # TD(lambda) in the order of td_lambda.py.
         delta = 0.0 if is_first else cumulant[row] + gamma[row] * y - y_prev[0]
         decay = 0.0 if is_first else lam * gamma[row]
         step_rule = NO_UPDATE if is_first else optimizer
-        m = n_in + stage * per_stage
-        block = lstm_column.block_size(m)
         for col in range(per_stage):
-            k = stage * per_stage + col
+            k = k0 + col
             var = out_var[k]
             sc = normalisation.scale(var, eps, floor)
             centred = h[k] - out_mu[k]
             p_coef = out_w[1 + k] / sc
             q_coef = -out_w[1 + k] * centred * normalisation.scale_slope(var, eps, floor) / (sc * sc) if exact else 0.0
-            lstm_column.column_learn(theta, stage_off[stage] + col * block, m, z, records[col], th, tc, tm, tv, e_c,
-                                     v_c, grad_c, col * block, exact, beta, centred, p_coef, q_coef, delta,
-                                     alpha_c[col], decay, step_rule, RMSPROP_BETA2, RMSPROP_EPS)
-        n_out = 1 + n_built
+            lstm_column.column_traces(theta_s, col, m, z, records, k, th_s, tc_s, tm_s, tv_s, g_s, exact, beta,
+                                      centred, p_coef, q_coef)
+        update_then_accumulate(theta_l, e_c, grad_c, theta_l.shape[0], delta, alpha[_ALPHA_COLUMNS], decay, step_rule,
+                               v_c, RMSPROP_BETA2, RMSPROP_EPS)
         grad_o[0] = 1.0
         for k in range(n_built):
             grad_o[1 + k] = h_hat[k]
-        update_then_accumulate(out_w[:n_out], e_o[:n_out], grad_o[:n_out], delta, alpha_o[:n_out], decay, step_rule,
-                               v_o[:n_out], RMSPROP_BETA2, RMSPROP_EPS)
+        update_then_accumulate(out_w, e_o, grad_o, 1 + n_built, delta, alpha[_ALPHA_OUT], decay, step_rule, v_o,
+                               RMSPROP_BETA2, RMSPROP_EPS)
         y_prev[0] = y
         counters[_T] += 1

@@ -23,13 +23,15 @@ are checked against finite differences in the tests):
 
 with Dc = (g s_i', c(t-1) s_f', 0, i s_g') and Dh = (0, 0, tanh(c(t)) s_o', 0) for q = (i, f, o, g).
 
-:func:`column_learn` advances the traces, takes the TD(lambda) step of the column's
-parameters and decays/accumulates their eligibility traces, in two passes over the block
-(traces and gradient per gate, then update and trace step fused) while it is in cache.
-Frozen columns (whose parameters and input statistics no longer change) run through
-:func:`stage_forward_packed` on an input-major copy of their weights with the input
-normalisation folded in (:func:`pack_stage`), so that the four gates of every column of a
-stage are one vectorisable multiply-add per raw input.
+:func:`column_forward` runs one step of a column; :func:`column_traces` advances its traces
+and writes d y / dp (the learner then takes the TD(lambda) step over the whole stage).
+Kernels index their arrays as ``[column, gate, input]`` with loop counters only, so that
+LLVM sees non-negative indices and vectorises the per-gate loops; they are inlined
+(``inline="always"``) into the learner's loop, whose arrays would otherwise be passed field
+by field on every call.
+Frozen columns (whose parameters and input statistics no longer change) run through the
+same :func:`column_forward` on a copy of their weights with the input normalisation folded
+in (:func:`pack_stage`), reading the raw inputs.
 
 No fast-math flags: every kernel gives the IEEE result of the written expression order
 (the tests compare against an independent numpy network at 1e-12).
@@ -37,10 +39,9 @@ No fast-math flags: every kernel gives the IEEE result of the written expression
 import numba as nb
 import numpy as np
 
-from rtrlbench.agents.td_lambda import RMSPROP, SGD, rmsprop_step
 
 N_GATES = 4
-#: Entries of the per-column record :func:`column_forward` writes for :func:`column_learn`.
+#: Entries of the per-column record :func:`column_forward` writes for :func:`column_traces`.
 H_PREV, C_PREV, GATE_I, GATE_F, GATE_O, GATE_G, C_NEW, TANH_C = range(8)
 RECORD_SIZE = 8
 
@@ -51,114 +52,100 @@ def block_size(m):
     return N_GATES * (m + 2)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def sigmoid(a):
     return 1.0 / (1.0 + np.exp(-a))
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def tanh(a):
     """tanh through one exp (about 3x faster than libm's tanh; absolute error ~1e-16)."""
     return 1.0 - 2.0 / (1.0 + np.exp(2.0 * a))
 
 
-@nb.njit(cache=True)
-def column_forward(theta, base, m, z, h_prev, c_prev, record):
-    """One step of the column whose parameters start at ``theta[base]``; returns (h, c).
+@nb.njit(cache=True, inline="always")
+def column_forward(theta, col, m, z, h_prev, c_prev, records, k):
+    """One step of the column whose weights are ``theta[col]`` (``theta``: float64[n, N_GATES,
+    >= m + 2], gate q's ``[W_q, u_q, b_q]`` in ``theta[col, q, :m + 2]``); returns (h, c).
 
-    ``z``: float64[>= m], the column's inputs. ``record`` (float64[RECORD_SIZE]) receives
-    h(t-1), c(t-1), the four gates, c(t) and tanh(c(t)) for :func:`column_traces`.
+    ``z``: float64[>= m], the column's inputs. ``records[k]`` (``records``: float64[>= k + 1,
+    RECORD_SIZE]) receives h(t-1), c(t-1), the four gates, c(t) and tanh(c(t)) for
+    :func:`column_traces`.
     """
-    ng = m + 2
-    o_f, o_o, o_g = base + ng, base + 2 * ng, base + 3 * ng
-    a_i = theta[base + m] * h_prev + theta[base + m + 1]
-    a_f = theta[o_f + m] * h_prev + theta[o_f + m + 1]
-    a_o = theta[o_o + m] * h_prev + theta[o_o + m + 1]
-    a_g = theta[o_g + m] * h_prev + theta[o_g + m + 1]
+    a_i = theta[col, 0, m] * h_prev + theta[col, 0, m + 1]
+    a_f = theta[col, 1, m] * h_prev + theta[col, 1, m + 1]
+    a_o = theta[col, 2, m] * h_prev + theta[col, 2, m + 1]
+    a_g = theta[col, 3, m] * h_prev + theta[col, 3, m + 1]
     for j in range(m):  # the four gates in one pass: four independent sums
         zj = z[j]
-        a_i += theta[base + j] * zj
-        a_f += theta[o_f + j] * zj
-        a_o += theta[o_o + j] * zj
-        a_g += theta[o_g + j] * zj
+        a_i += theta[col, 0, j] * zj
+        a_f += theta[col, 1, j] * zj
+        a_o += theta[col, 2, j] * zj
+        a_g += theta[col, 3, j] * zj
     i, f, o, g = sigmoid(a_i), sigmoid(a_f), sigmoid(a_o), tanh(a_g)
     c = f * c_prev + i * g
     tanh_c = tanh(c)
-    record[H_PREV] = h_prev
-    record[C_PREV] = c_prev
-    record[GATE_I] = i
-    record[GATE_F] = f
-    record[GATE_O] = o
-    record[GATE_G] = g
-    record[C_NEW] = c
-    record[TANH_C] = tanh_c
+    records[k, H_PREV] = h_prev
+    records[k, C_PREV] = c_prev
+    records[k, GATE_I] = i
+    records[k, GATE_F] = f
+    records[k, GATE_O] = o
+    records[k, GATE_G] = g
+    records[k, C_NEW] = c
+    records[k, TANH_C] = tanh_c
     return o * tanh_c, c
 
 
-@nb.njit(cache=True, error_model="numpy")  # IEEE division (no zero check), so the RMSProp loop vectorises
-def column_learn(theta, base, m, zext, record, th, tc, tm, tv, e, v, grad, tbase, exact, beta, centred, p_coef,
-                 q_coef, delta, alpha, decay, optimizer, beta2, eps):
-    """One learning step of the column at ``theta[base:]``; its traces sit at ``[tbase:]``.
+@nb.njit(cache=True, inline="always")
+def column_traces(theta, col, m, zext, records, k, th, tc, tm, tv, grad, exact, beta, centred, p_coef, q_coef):
+    """Advance the gradient traces of column ``col`` of the learning stage (its forward step
+    recorded in ``records[k]``) and write its gradient d y / dp to ``grad``.
+
+    ``theta``, ``th``, ``tc``, ``grad`` (and, for ``exact``, ``tm``, ``tv``):
+    float64[n_cols, N_GATES, m + 2], laid out as in :func:`column_forward` (indexed by loop
+    counters only, so that LLVM sees non-negative indices and vectorises the loops).
 
     Per parameter: TH, TC advance (module docstring) with the parameters *of this step* and
-    its ``record``; ``grad`` = d y / dp; then the TD(lambda) step of
-    :mod:`rtrlbench.agents.td_lambda`, theta += step(delta e) and e = decay e + grad
-    (``alpha`` is the column's step size, ``optimizer`` a td_lambda code or NO_UPDATE).
-
-    ``grad``: with ``exact`` False, ``p_coef TH`` (the running output statistics of the
-    feature are constants: ``p_coef = w / s``). With ``exact`` True the statistics are
-    differentiated too (decay ``beta``, ``centred = h - mu``): TM = d mu / dp and
-    TV = d var / dp advance as well and ``grad = p_coef (TH - TM) + q_coef TV``, which is
+    its record. ``grad``: with ``exact`` False, ``p_coef TH`` (the running output
+    statistics of the feature are constants: ``p_coef = w / s``). With ``exact`` True the
+    statistics are differentiated too (decay ``beta``, ``centred = h - mu``): TM = d mu / dp
+    and TV = d var / dp advance as well and ``grad = p_coef (TH - TM) + q_coef TV``, which is
     d y / dp when ``q_coef = -w centred s'(var) / s^2``.
 
     ``zext``: float64[>= m + 2] holding the column's inputs in ``zext[:m]``; this sets
     ``zext[m] = h(t-1)`` and ``zext[m+1] = 1`` (the direct inputs of u_q and b_q).
     """
     ng = m + 2
-    hp, cp = record[H_PREV], record[C_PREV]
-    i, f, o, g, tanh_c = record[GATE_I], record[GATE_F], record[GATE_O], record[GATE_G], record[TANH_C]
+    hp, cp = records[k, H_PREV], records[k, C_PREV]
+    i, f, o, g = records[k, GATE_I], records[k, GATE_F], records[k, GATE_O], records[k, GATE_G]
+    tanh_c = records[k, TANH_C]
     si, sf, so, sg = i * (1.0 - i), f * (1.0 - f), o * (1.0 - o), 1.0 - g * g
     kc = o * (1.0 - tanh_c * tanh_c)
-    u_i, u_f = theta[base + m], theta[base + ng + m]
-    u_o, u_g = theta[base + 2 * ng + m], theta[base + 3 * ng + m]
+    u_i, u_f, u_o, u_g = theta[col, 0, m], theta[col, 1, m], theta[col, 2, m], theta[col, 3, m]
     a_coef = cp * sf * u_f + i * sg * u_g + g * si * u_i
     b_coef = tanh_c * so * u_o
     zext[m] = hp
     zext[m + 1] = 1.0
     direct_c = (g * si, cp * sf, 0.0, i * sg)  # Dc and Dh of the module docstring, gate by gate
     direct_h = (0.0, 0.0, tanh_c * so, 0.0)
-    # Loops over 0-based views (no negative-index wraparound to check) and, per loop, few
-    # arrays (few runtime alias checks): LLVM vectorises them without fast-math.
-    for q in range(N_GATES):
-        lo = tbase + q * ng
-        th_q, tc_q, grad_q, dc, dh = th[lo:lo + ng], tc[lo:lo + ng], grad[lo:lo + ng], direct_c[q], direct_h[q]
-        if exact:
-            tm_q, tv_q = tm[lo:lo + ng], tv[lo:lo + ng]
-            keep, mix, vmix = beta, 1.0 - beta, -2.0 * (1.0 - beta) * centred
+    keep, mix, vmix = beta, 1.0 - beta, -2.0 * (1.0 - beta) * centred
+    for q in range(N_GATES):  # one loop per gate: scalar Dc, Dh
+        dc, dh = direct_c[q], direct_h[q]
+        if exact:  # two loops, each over few arrays (few runtime alias checks): both vectorise
             for j in range(ng):
-                h_new, c_new = _trace_step(th_q[j], tc_q[j], zext[j], f, a_coef, kc, b_coef, dc, dh)
-                m_new = keep * tm_q[j] + mix * h_new
-                v_new = keep * tv_q[j] + vmix * (m_new - h_new)
-                th_q[j], tc_q[j], tm_q[j], tv_q[j] = h_new, c_new, m_new, v_new
-                grad_q[j] = p_coef * (h_new - m_new) + q_coef * v_new
+                th[col, q, j], tc[col, q, j] = _trace_step(th[col, q, j], tc[col, q, j], zext[j], f, a_coef, kc,
+                                                           b_coef, dc, dh)
+            for j in range(ng):
+                h_new = th[col, q, j]
+                m_new = keep * tm[col, q, j] + mix * h_new
+                v_new = keep * tv[col, q, j] + vmix * (m_new - h_new)
+                tm[col, q, j], tv[col, q, j] = m_new, v_new
+                grad[col, q, j] = p_coef * (h_new - m_new) + q_coef * v_new
         else:
             for j in range(ng):
-                h_new, c_new = _trace_step(th_q[j], tc_q[j], zext[j], f, a_coef, kc, b_coef, dc, dh)
-                th_q[j], tc_q[j] = h_new, c_new
-                grad_q[j] = p_coef * h_new
-    n = N_GATES * ng
-    theta_b, e_b, v_b, grad_b = theta[base:base + n], e[tbase:tbase + n], v[tbase:tbase + n], grad[tbase:tbase + n]
-    if optimizer == SGD:
-        for j in range(n):
-            theta_b[j] += alpha * delta * e_b[j]
-            e_b[j] = decay * e_b[j] + grad_b[j]
-    elif optimizer == RMSPROP:
-        for j in range(n):
-            theta_b[j], v_b[j] = rmsprop_step(theta_b[j], v_b[j], delta * e_b[j], alpha, beta2, eps)
-            e_b[j] = decay * e_b[j] + grad_b[j]
-    else:
-        for j in range(n):
-            e_b[j] = decay * e_b[j] + grad_b[j]
+                h_new, c_new = _trace_step(th[col, q, j], tc[col, q, j], zext[j], f, a_coef, kc, b_coef, dc, dh)
+                th[col, q, j], tc[col, q, j] = h_new, c_new
+                grad[col, q, j] = p_coef * h_new
 
 
 @nb.njit(cache=True, inline="always")
@@ -169,47 +156,19 @@ def _trace_step(th, tc, zj, f, a_coef, kc, b_coef, dc, dh):
 
 
 @nb.njit(cache=True)
-def pack_stage(theta, packed, base, m, n_cols, mu, inv_scale):
-    """Copy the ``n_cols`` frozen columns whose blocks start at ``theta[base]`` (``m`` inputs
-    each, normalised with the fixed statistics ``(r - mu) * inv_scale``) into ``packed[base:]``,
-    input-major and with the normalisation folded in, so that they read the raw inputs r:
-    entry ``(j, col, q)`` at ``base + (j n_cols + col) 4 + q`` is, for gate q of column col,
+def pack_stage(theta, packed, k0, m, n_cols, mu, inv_scale):
+    """Copy the ``n_cols`` frozen columns ``theta[:n_cols]`` (float64[n_cols, N_GATES, m + 2];
+    ``m`` inputs each, normalised with the fixed statistics ``(r - mu) * inv_scale``) to
+    ``packed[k0:k0 + n_cols]`` (float64[n_features, N_GATES, >= m + 2]) with the
+    normalisation folded in, so that :func:`column_forward` runs them on the raw inputs r:
     ``W_qj inv_scale_j`` for j < m, u_q for j = m and ``b_q - sum_j W_qj inv_scale_j mu_j``
     for j = m + 1 (equal to the unfolded network up to rounding)."""
-    ng = m + 2
-    width = N_GATES * n_cols
     for col in range(n_cols):
         for q in range(N_GATES):
-            src, dst = base + col * N_GATES * ng + q * ng, base + col * N_GATES + q
             shift = 0.0
             for j in range(m):
-                w = theta[src + j] * inv_scale[j]
-                packed[dst + j * width] = w
+                w = theta[col, q, j] * inv_scale[j]
+                packed[k0 + col, q, j] = w
                 shift += w * mu[j]
-            packed[dst + m * width] = theta[src + m]
-            packed[dst + (m + 1) * width] = theta[src + m + 1] - shift
-
-
-@nb.njit(cache=True)
-def stage_forward_packed(packed, base, m, n_cols, r, h, c, k0, acc):
-    """One step of the frozen columns ``k0 .. k0 + n_cols - 1`` (packed by :func:`pack_stage`),
-    all reading the raw inputs ``r[:m]``; updates ``h[k]``, ``c[k]`` in place. ``acc``:
-    scratch float64[>= 4 n_cols]. The four gates of every column are one multiply-add per input."""
-    width = N_GATES * n_cols
-    u_row, b_row = base + m * width, base + (m + 1) * width
-    for col in range(n_cols):
-        h_prev = h[k0 + col]
-        for q in range(N_GATES):
-            a = col * N_GATES + q
-            acc[a] = packed[u_row + a] * h_prev + packed[b_row + a]
-    for j in range(m):
-        rj = r[j]
-        row = base + j * width
-        for a in range(width):
-            acc[a] += packed[row + a] * rj
-    for col in range(n_cols):
-        k, a = k0 + col, col * N_GATES
-        i, f, o, g = sigmoid(acc[a]), sigmoid(acc[a + 1]), sigmoid(acc[a + 2]), tanh(acc[a + 3])
-        c_new = f * c[k] + i * g
-        h[k] = o * tanh(c_new)
-        c[k] = c_new
+            packed[k0 + col, q, m] = theta[col, q, m]
+            packed[k0 + col, q, m + 1] = theta[col, q, m + 1] - shift

@@ -38,7 +38,7 @@ def check_norm_args(beta: float, eps: float) -> None:
         raise ValueError(f"norm_eps must be a positive number (the floor of the scale), got {eps!r}")
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def scale(var, eps, floor):
     """The divisor of a feature with variance estimate ``var``."""
     if floor == FLOOR_STD:
@@ -46,7 +46,7 @@ def scale(var, eps, floor):
     return np.sqrt(max(eps, var))
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def scale_slope(var, eps, floor):
     """d scale / d var (0 where the floor holds the scale)."""
     s = np.sqrt(var)

@@ -19,7 +19,8 @@ Optimisers (``optimizer`` code):
 ``alpha`` is per parameter (an array), so that groups of parameters can have their own step size.
 
 :func:`update_then_accumulate` does the update and then the trace step in one pass over
-the parameters (same arithmetic as :func:`apply_update` followed by :func:`accumulate_trace`);
+the parameters (same arithmetic as :func:`apply_update` followed by :func:`accumulate_trace`,
+with one scalar step size);
 :func:`rmsprop_step` is the RMSProp update of one parameter, for learners that fuse it into
 their own gradient loop. ``optimizer = NO_UPDATE`` skips the update (the first
 step of a stream, which has no TD error yet).
@@ -67,16 +68,20 @@ def rmsprop_step(theta, v, g, alpha, beta2, eps):
     return theta + alpha * g / (np.sqrt(v) + eps), v
 
 
-@nb.njit(cache=True, error_model="numpy")  # IEEE division (no zero check), so the RMSProp loop vectorises
-def update_then_accumulate(theta, trace, grad, delta, alpha, decay, optimizer, v, beta2, eps):
-    """:func:`apply_update` then :func:`accumulate_trace` in one pass (``alpha`` per parameter)."""
+@nb.njit(cache=True, error_model="numpy")  # IEEE division (no zero check): the loops vectorise
+def update_then_accumulate(theta, trace, grad, n, delta, alpha, decay, optimizer, v, beta2, eps):
+    """:func:`apply_update` then :func:`accumulate_trace` in one pass over the first ``n``
+    parameters, with one scalar step size ``alpha`` (``optimizer = NO_UPDATE``: the trace step only)."""
     if optimizer == SGD:
-        for i in range(theta.shape[0]):
-            theta[i] += alpha[i] * delta * trace[i]
-            trace[i] = decay * trace[i] + grad[i]
+        step = alpha * delta
+        for i in range(n):
+            e = trace[i]
+            theta[i] += step * e
+            trace[i] = decay * e + grad[i]
     elif optimizer == RMSPROP:
-        for i in range(theta.shape[0]):
-            theta[i], v[i] = rmsprop_step(theta[i], v[i], delta * trace[i], alpha[i], beta2, eps)
+        for i in range(n):
+            theta[i], v[i] = rmsprop_step(theta[i], v[i], delta * trace[i], alpha, beta2, eps)
             trace[i] = decay * trace[i] + grad[i]
     else:
-        accumulate_trace(trace, grad, decay)
+        for i in range(n):
+            trace[i] = decay * trace[i] + grad[i]

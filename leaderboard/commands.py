@@ -57,7 +57,8 @@ def register(subparsers) -> None:
     references.add_argument("--output", default=None, help="reference file to write (default: the shipped one)")
     references.add_argument("--only", nargs="+", default=None, help="recompute only these env ids, keep the rest")
     references.add_argument("--records", default=None,
-                            help="also save every run's record here (for `make-submission`)")
+                            help="also save every run's record here (for `make-submission`); runs already "
+                                 "saved there are reused, so an interrupted regeneration resumes")
     references.add_argument("--no-progress", action="store_true", help="hide progress bars")
     references.set_defaults(handler=references_command)
 

@@ -70,7 +70,8 @@ def regenerate(config_path: str | Path | None = None, out_path: str | Path | Non
     """Compute every reference in the config (or just the env ids in ``only``, keeping the
     other existing entries) and write the reference file atomically. Returns its path.
     With ``records_dir`` every run's full record (with its learning curve) is also saved
-    there, ready for ``rtrlbench leaderboard make-submission``."""
+    there, ready for ``rtrlbench leaderboard make-submission``, and runs already saved there
+    are reused, so an interrupted regeneration resumes."""
     from rtrlbench.agents.registry import LEARNERS
 
     config = json.loads(Path(config_path or CONFIG_PATH).read_text())
@@ -90,15 +91,19 @@ def regenerate(config_path: str | Path | None = None, out_path: str | Path | Non
 
 
 def _compute(item: dict, progress: bool, records_dir: str | Path | None) -> dict:
-    from rtrlbench.run import run
+    from rtrlbench.run import run, run_or_reuse
+
+    def one_run(learner: str, seed: int, hyperparameters: dict) -> dict:
+        if records_dir is None:
+            return run(env_id, learner, steps, seed, hyperparameters=hyperparameters, progress=progress)
+        return run_or_reuse(env_id, learner, steps, seed, hyperparameters=hyperparameters, progress=progress,
+                            out_dir=records_dir)
 
     env_id, steps, seeds = item["env_id"], int(item["steps"]), [int(s) for s in item["seeds"]]
-    records = [run(env_id, item["learner"], steps, seed, hyperparameters=item.get("hyperparameters") or {},
-                   progress=progress, out_dir=records_dir) for seed in seeds]
+    records = [one_run(item["learner"], seed, item.get("hyperparameters") or {}) for seed in seeds]
     oracle = None
     if _has_oracle(env_id):
-        oracle = [run(env_id, "oracle", steps, seed, progress=progress, out_dir=records_dir)["final_msre"]
-                  for seed in seeds]
+        oracle = [one_run("oracle", seed, {})["final_msre"] for seed in seeds]
     return {
         **env_identity(env_id),
         "steps": steps,

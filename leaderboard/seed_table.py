@@ -78,16 +78,10 @@ def _references_for(method: dict, references: list[dict]) -> list[dict]:
 
 
 def _record(folder: Path, method: dict, env_id: str, steps: int, seed: int, progress: bool) -> dict:
-    from rtrlbench.run import result_filename, run
+    from rtrlbench.run import run_or_reuse
 
-    path = folder / result_filename({"env_id": env_id, "learner": method["learner"], "seed": seed, "steps": steps})
-    if path.is_file():
-        record = json.loads(path.read_text())
-        wanted = method.get("hyperparameters") or {}
-        if all(record["hyperparameters"].get(k) == v for k, v in wanted.items()) and record["env_kwargs"] == {}:
-            return record
-    return run(env_id, method["learner"], steps, seed, hyperparameters=method.get("hyperparameters") or {},
-               progress=progress, out_dir=folder)
+    return run_or_reuse(env_id, method["learner"], steps, seed, out_dir=folder,
+                        hyperparameters=method.get("hyperparameters") or {}, progress=progress)
 
 
 def _already_in(db_path, name: str, commit: str) -> bool:

@@ -2,6 +2,7 @@
 ``rtrlbench run`` (and, through it, sweeps and leaderboard verification)."""
 from __future__ import annotations
 
+import json
 import math
 import platform
 import time
@@ -101,6 +102,21 @@ def run(env_id: str, learner: str, steps: int, seed: int = 0, *, env_kwargs: dic
     if out_dir is not None:
         record["path"] = str(write_json(Path(out_dir) / result_filename(record), record))
     return record
+
+
+def run_or_reuse(env_id: str, learner: str, steps: int, seed: int, *, out_dir: str | Path,
+                 hyperparameters: dict | None = None, progress: bool = True) -> dict:
+    """The record of this run saved in ``out_dir`` if there is one (same env without kwargs, learner,
+    seed, steps, package version, and the asked ``hyperparameters``), else :func:`run` it and save it
+    there: a batch of runs interrupted halfway resumes where it stopped."""
+    wanted = hyperparameters or {}
+    path = Path(out_dir) / result_filename({"env_id": env_id, "learner": learner, "seed": seed, "steps": steps})
+    if path.is_file():
+        record = json.loads(path.read_text())
+        if (record.get("package_version") == rtrlbench.__version__ and record.get("env_kwargs") == {}
+                and all(record["hyperparameters"].get(k) == v for k, v in wanted.items())):
+            return record
+    return run(env_id, learner, steps, seed, hyperparameters=wanted, progress=progress, out_dir=out_dir)
 
 
 def default_chunk_size(obs_dim: int) -> int:

@@ -82,8 +82,7 @@ def _frozen_random_learner(cls=ColumnNetworkLearner, seed=3, **hp):
     """A learner with large random weights (incl. output weights) and learning switched off."""
     learner = cls(3, seed=seed, init_scale=0.8, **hp)
     learner._s["out_w"][:] = np.random.default_rng(seed + 100).normal(size=learner._s["out_w"].shape)
-    learner._s["alpha_c"][:] = 0.0
-    learner._s["alpha_o"][:] = 0.0
+    learner._s["alpha"][:] = 0.0  # the step sizes of the columns and of the output layer
     return learner
 
 
@@ -347,9 +346,9 @@ def test_released_output_step_size_scales_with_the_stage():
                          output_step_size="released")
     obs, cumulant, gamma = _random_stream(3, 8, seed=0)
     learner.run_chunk(obs[:5], cumulant[:5], gamma[:5])
-    assert np.allclose(learner._s["alpha_o"], 0.1 / 2)
+    assert np.allclose(learner._s["alpha"], [0.1, 0.1 / 2])  # columns, output layer
     learner.run_chunk(obs[5:], cumulant[5:], gamma[5:])
-    assert np.allclose(learner._s["alpha_o"], 0.1 / 4)
+    assert np.allclose(learner._s["alpha"], [0.1, 0.1 / 4])
 
 
 # --------------------------------------------------------------------------- learning
