@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import gymnasium as gym
-
 from rtrlbench.benchmarks import plots
 from rtrlbench.sweep_analysis import curve_stats, method_summary, normalised_errors
 
@@ -62,10 +60,3 @@ def sensitivity(baseline: str, panels: dict[str, dict[str, float]]):
                                  title=f"{results.experiment.title} (relative to {baseline})")
 
     return analyse
-
-
-def registered_envs(prefix: str) -> list[str]:
-    """Every registered env id starting with ``prefix`` (e.g. ``"AtariPrediction/"``), sorted."""
-    import rtrlbench  # noqa: F401  (registers the suite's envs)
-
-    return sorted(env_id for env_id in gym.registry if env_id.startswith(prefix))

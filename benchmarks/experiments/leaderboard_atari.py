@@ -4,21 +4,12 @@ Budget: 500,000 steps per run (about two passes over a game's 250,000-step data 
 last 200,000 steps as in the paper, seeds 0-2. The paper's T-BPTT configuration for Atari is not
 published; this sweep picks it among the two cheapest of the paper's equal-compute pairs (truncation:hidden
 15:2 and 8:5) and two step sizes, on seed 0 of five games (`--games 5 --seeds 1`), and
-`rtrlbench leaderboard references` then runs the winner on every game of :data:`GAMES`.
+`rtrlbench leaderboard references` then runs the winner on every game of :data:`~.paper.ATARI_GAMES`.
 """
 from rtrlbench.benchmarks.experiments import analyses, paper
+from rtrlbench.benchmarks.experiments.paper import ATARI_GAMES
 from rtrlbench.benchmarks.experiments.base import Experiment, Method
 
-#: The 50 games of the paper's benchmark (the public source has 8 more, fetched on demand).
-GAMES = [
-    "AirRaid", "Amidar", "Assault", "Asterix", "Asteroids", "Atlantis", "BankHeist", "BattleZone",
-    "BeamRider", "Berzerk", "Bowling", "Breakout", "Carnival", "Centipede", "ChopperCommand", "CrazyClimber",
-    "DemonAttack", "DoubleDunk", "FishingDerby", "Frostbite", "Gopher", "Gravitar", "Hero", "IceHockey",
-    "Jamesbond", "JourneyEscape", "Kangaroo", "Krull", "KungFuMaster", "MontezumaRevenge", "MsPacman",
-    "Phoenix", "Pitfall", "Pong", "Pooyan", "PrivateEye", "Riverraid", "RoadRunner", "Robotank", "Skiing",
-    "Solaris", "SpaceInvaders", "StarGunner", "TimePilot", "Tutankham", "UpNDown", "Venture", "WizardOfWor",
-    "YarsRevenge", "Zaxxon",
-]
 #: Tuning games first, so that `--games 5` tunes on them: varied reward densities and dynamics.
 TUNING_GAMES = ["Pong", "Breakout", "MsPacman", "SpaceInvaders", "Frostbite"]
 STEPS = 500_000
@@ -29,7 +20,7 @@ EXPERIMENT = Experiment(
     methods=[Method("T-BPTT", "tbptt", fixed={"lam": paper.LAMBDA, "optimizer": "rmsprop"},
                     grid={"alpha": [1e-3, 1e-4]},
                     variants=[{"truncation": k, "n_hidden": d} for k, d in [(15, 2), (8, 5)]])],
-    envs=[f"AtariPrediction/{game}-v0" for game in TUNING_GAMES + [g for g in GAMES if g not in TUNING_GAMES]],
+    envs=[f"AtariPrediction/{game}-v0" for game in TUNING_GAMES + [g for g in ATARI_GAMES if g not in TUNING_GAMES]],
     steps=STEPS,
     seeds=3,
     tune_seeds=1,

@@ -27,6 +27,16 @@ ATARI_ARCH = {
     "constructive": {"n_features": 10, "steps_per_stage": 5_000_000},
     "ccn": {"n_features": 15, "features_per_stage": 5, "steps_per_stage": 16_000_000},
 }
+#: The 50 games of the paper's Atari benchmark (the policies' public source has 8 more, fetched on demand).
+ATARI_GAMES = [
+    "AirRaid", "Amidar", "Assault", "Asterix", "Asteroids", "Atlantis", "BankHeist", "BattleZone",
+    "BeamRider", "Berzerk", "Bowling", "Breakout", "Carnival", "Centipede", "ChopperCommand", "CrazyClimber",
+    "DemonAttack", "DoubleDunk", "FishingDerby", "Frostbite", "Gopher", "Gravitar", "Hero", "IceHockey",
+    "Jamesbond", "JourneyEscape", "Kangaroo", "Krull", "KungFuMaster", "MontezumaRevenge", "MsPacman",
+    "Phoenix", "Pitfall", "Pong", "Pooyan", "PrivateEye", "Riverraid", "RoadRunner", "Robotank", "Skiing",
+    "Solaris", "SpaceInvaders", "StarGunner", "TimePilot", "Tutankham", "UpNDown", "Venture", "WizardOfWor",
+    "YarsRevenge", "Zaxxon",
+]
 LABELS = {"columnar": "Columnar", "constructive": "Constructive", "ccn": "CCN"}
 
 
