@@ -1,10 +1,14 @@
 """Atari prediction data: generation speed, file size, streaming speed and memory.
 
     python -m rtrlbench.benchmarks.speed_atari --policy-dir ../shared/atari_policies [--games Pong MsPacman]
-        [--gen-steps 50000] [--seconds 2] [--all-games --jobs 2]
+        [--gen-steps 50000] [--repeats 3] [--seconds 2] [--all-games --jobs 2]
 
 Figures printed (targets on the 2-core machine):
-* generation: replay + 16x16 resize per process (>= 5,000 steps/s), and HDF5 writing;
+* generation per process (>= 5,000 steps/s): the emulator alone (``act``/``reset_game`` on the
+  same recorded actions, nothing else), the whole generation (replay + 16x16 frames + HDF5
+  file), and their ratio, which is the fair figure on a shared machine: both are timed
+  interleaved (emulator, generation, emulator, ...), per CPU second, median of ``--repeats``;
+  the HDF5 write alone;
 * file size of a whole game (<= 30 MB), extrapolated from ``--gen-steps`` unless the full
   file exists in ``--data-dir``;
 * streaming from the HDF5 data set: chunked path at several chunk sizes (>= 5M steps/s)
@@ -18,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -32,19 +37,49 @@ from rtrlbench.data_tools import generate, hdf5_dataset, policies, replay
 FULL_STEPS = 250_000
 
 
-def generation(game: str, policy_dir, data_dir: Path, steps: int) -> dict:
-    """Replay and write ``steps`` frames of ``game``: steps/s of each part and the file size."""
-    data, _ = policies.load_policy(game, policy_dir=policy_dir)
-    start, cpu = time.perf_counter(), time.process_time()
-    rollout = replay.replay(game, data, steps=steps)
-    replayed, cpu = time.perf_counter(), time.process_time() - cpu
+def emulator_only(game: str, data: bytes) -> tuple[float, float]:
+    """(CPU seconds, wall seconds) for ALE alone to replay ``data``: act or reset per byte, nothing else."""
+    ale = replay.make_ale(game)
+    minimal = list(ale.getMinimalActionSet())
+    moves = [None if a == replay.NO_ACTION else minimal[a]
+             for a in replay.decode_actions(data, len(minimal), game).tolist()]
+    act, reset = ale.act, ale.reset_game
+    cpu, wall = time.process_time(), time.perf_counter()
+    for move in moves:
+        if move is None:
+            reset()
+        else:
+            act(move)
+    return time.process_time() - cpu, time.perf_counter() - wall
+
+
+def generation(game: str, data: bytes, data_dir: Path) -> dict:
+    """Replay ``data`` and write its HDF5 file: CPU and wall seconds of both, write seconds, file path."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    rollout = replay.replay(game, data)
+    replayed = time.perf_counter()
     path = hdf5_dataset.write_dataset(hdf5_dataset.dataset_path(game, data_dir), rollout, {"steps": len(rollout)})
-    written = time.perf_counter()
+    return {"cpu": time.process_time() - cpu, "wall": time.perf_counter() - wall,
+            "write": time.perf_counter() - replayed, "path": path}
+
+
+def generation_vs_emulator(game: str, policy_dir, data_dir: Path, steps: int, repeats: int) -> dict:
+    """Steps/s of the emulator alone and of generation on ``steps`` frames, timed interleaved; medians."""
+    data, _ = policies.load_policy(game, policy_dir=policy_dir)
+    data = data[:steps]
+    n = len(data)
+    bare, gen = [], []
+    for _ in range(repeats):
+        bare.append(emulator_only(game, data))
+        gen.append(generation(game, data, data_dir))
+    emulator_cpu = statistics.median(n / cpu for cpu, _ in bare)
+    generation_cpu = statistics.median(n / g["cpu"] for g in gen)
     full = hdf5_dataset.dataset_path(game, policies.data_dir(None))
-    size = full.stat().st_size if full.is_file() else path.stat().st_size * FULL_STEPS / len(rollout)
-    return {"replay": len(rollout) / (replayed - start), "replay cpu": len(rollout) / cpu,
-            "write": len(rollout) / (written - replayed),
-            "mb": size / 1e6, "extrapolated": not full.is_file()}
+    size = full.stat().st_size if full.is_file() else gen[-1]["path"].stat().st_size * FULL_STEPS / n
+    return {"emulator": emulator_cpu, "generation": generation_cpu, "ratio": generation_cpu / emulator_cpu,
+            "emulator wall": statistics.median(n / wall for _, wall in bare),
+            "generation wall": statistics.median(n / g["wall"] for g in gen),
+            "write": statistics.median(n / g["write"] for g in gen), "mb": size / 1e6}
 
 
 def streaming(game: str, data_dir: Path, seconds: float) -> dict:
@@ -86,20 +121,23 @@ def main(argv=None) -> None:
     parser.add_argument("--policy-dir", required=True, help="folder with the recorded action files")
     parser.add_argument("--games", nargs="+", default=["Pong", "MsPacman"])
     parser.add_argument("--gen-steps", type=int, default=50_000, help="frames replayed per game for the timing")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved emulator/generation timings per game")
     parser.add_argument("--seconds", type=float, default=2.0, help="timing per streaming repeat")
     parser.add_argument("--all-games", action="store_true", help="also generate every game's full data set")
     parser.add_argument("--jobs", type=int, default=2, help="processes for --all-games")
     args = parser.parse_args(argv)
-    print(f"# load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; replay rate per wall / per CPU second")
-    print(f"{'game':<12} {'replay+resize (wall/CPU)':>26} {'HDF5 write':>14} {'full file':>10} "
+    print(f"# load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; data dir {policies.data_dir(None)}")
+    print("# generation: steps per CPU second (wall in brackets), median of the interleaved repeats")
+    print(f"{'game':<12} {'emulator alone':>22} {'generation':>22} {'ratio':>6} {'HDF5 write':>12} {'full file':>10} "
           f"{'chunk 1024':>12} {'chunk 4096':>12} {'chunk 65536':>12} {'per-step':>10}")
     with tempfile.TemporaryDirectory() as tmp:
         for game in args.games:
-            gen = generation(game, args.policy_dir, Path(tmp), args.gen_steps)
+            gen = generation_vs_emulator(game, args.policy_dir, Path(tmp), args.gen_steps, args.repeats)
             full = hdf5_dataset.dataset_path(game, policies.data_dir(None)).is_file()
             rates = streaming(game, policies.data_dir(None) if full else Path(tmp), args.seconds)
-            print(f"{game:<12} {gen['replay']:>10,.0f}/s {gen['replay cpu']:>10,.0f}/s {gen['write']:>12,.0f}/s "
-                  f"{gen['mb']:>7.1f} MB"
+            print(f"{game:<12} {gen['emulator']:>9,.0f}/s ({gen['emulator wall']:>7,.0f}) "
+                  f"{gen['generation']:>9,.0f}/s ({gen['generation wall']:>7,.0f}) {gen['ratio']:>6.3f} "
+                  f"{gen['write']:>10,.0f}/s {gen['mb']:>7.1f} MB"
                   + "".join(f" {rates[k]:>10,.0f}/s" for k in ("chunk 1024", "chunk 4096", "chunk 65536", "per-step")))
     print("(file size extrapolated to 250,000 steps and streaming from the --gen-steps data, unless the game's "
           "full data set is in $RTRLBENCH_DATA_DIR)")

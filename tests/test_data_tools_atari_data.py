@@ -66,6 +66,49 @@ def test_games_with_taller_screens_replay_like_the_live_ale(game, policy_dir):
     np.testing.assert_array_equal(rollout.rewards, rewards)
 
 
+@pytest.mark.parametrize("shape", [(210, 160), (250, 160), (214, 160)])
+def test_sampled_pixels_are_all_the_resize_reads(shape):
+    pixels = replay.sampled_pixels(*shape)
+    assert len(pixels) == 32 * 32 and len(set(pixels.tolist())) == 32 * 32
+    screen = np.random.default_rng(7).integers(0, 256, shape, dtype=np.uint8)
+    masked = np.zeros_like(screen)
+    masked.flat[pixels] = screen.flat[pixels]
+    np.testing.assert_array_equal(replay.downscale(masked), replay.downscale(screen))
+    screen.flat[pixels[0]] ^= 0xFF  # every sampled pixel matters
+    assert not np.array_equal(replay.downscale(masked), replay.downscale(screen))
+
+
+def test_blocks_redone_for_new_colours_equal_the_live_ale(policy_dir, monkeypatch):
+    """With nothing learned up front, blocks fail, are restored and redone; frames stay exact."""
+    redone = []
+    reference = replay._emulate_reference
+    monkeypatch.setattr(replay.BlockDownscaler, "learn_screen", lambda self, ale: None)
+    monkeypatch.setattr(replay, "_emulate_reference", lambda *args: redone.append(1) or reference(*args))
+    data = (policy_dir / "AirRaidNoFrameskip-v4.txt").read_bytes()
+    rollout = replay.replay("AirRaid", data, steps=400, block=9)
+    frames, rewards = _live("AirRaid", data, 400)
+    assert 1 <= len(redone) < 400 // 9
+    np.testing.assert_array_equal(rollout.frames, frames)
+    np.testing.assert_array_equal(rollout.rewards, rewards)
+
+
+@pytest.mark.parametrize("block", [0, replay.BLOCK_STEPS + 1])
+def test_block_size_is_checked(block):
+    with pytest.raises(ValueError, match="block must be between 1 and 128"):
+        replay.replay("Pong", b"Raaa", block=block)
+
+
+def test_journey_escape_replay_keeps_in_step_with_the_recording(policy_dir):
+    """The recorded first episode ends (byte 'R') one step after ALE's game over, scoring -600;
+    the same actions one frame late score -1,800, so a replay out of step would show."""
+    data = (policy_dir / "JourneyEscapeNoFrameskip-v4.txt").read_bytes()
+    assert data.index(b"R", 1) == 2952
+    rollout = replay.replay("JourneyEscape", data, steps=2952)
+    assert rollout.last_finished and replay.episode_returns(rollout.rewards, rollout.episode_starts).tolist() == [-600]
+    late = replay.replay("JourneyEscape", b"Ra" + data[1:2951])
+    assert replay.episode_returns(late.rewards, late.episode_starts).tolist() == [-1800]
+
+
 def test_metadata(pong, policy_dir):
     meta = pong[1].metadata
     assert meta["game"] == "Pong" and meta["steps"] == STEPS and meta["format_version"] == 1
