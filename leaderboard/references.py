@@ -101,6 +101,10 @@ def _compute(item: dict, progress: bool, records_dir: str | Path | None) -> dict
 
     env_id, steps, seeds = item["env_id"], int(item["steps"]), [int(s) for s in item["seeds"]]
     records = [one_run(item["learner"], seed, item.get("hyperparameters") or {}) for seed in seeds]
+    if not any(r["final_msre"] > 0 for r in records):
+        raise ValueError(f"the reference {item['learner']} has zero error on {env_id} at every seed (its returns are all "
+                         f"0, e.g. a data set without rewards), so it cannot normalise scores; leave {env_id} out of "
+                         f"the reference config")
     oracle = None
     if _has_oracle(env_id):
         oracle = [one_run("oracle", seed, {})["final_msre"] for seed in seeds]

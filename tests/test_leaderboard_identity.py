@@ -124,3 +124,15 @@ def test_recorded_data_without_a_checksum_cannot_be_scored(monkeypatch):
     with pytest.raises(ValueError, match="TracePatterning-v0 is made of recorded data but reports no dataset checksum"):
         dataset_checksum("TracePatterning-v0")
     assert dataset_checksum("TraceConditioning-v0").startswith("spec-sha256:")
+
+
+def test_a_reference_without_error_is_refused(tmp_path, monkeypatch):
+    import rtrlbench.run as run_module
+
+    monkeypatch.setattr(run_module, "run", lambda *args, **kwargs: {"final_msre": 0.0})
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"references": [
+        {"env_id": "TracePatterning-v0", "steps": 300, "seeds": [0, 1], "learner": "zero", "hyperparameters": {}}]}))
+    with pytest.raises(ValueError, match="zero error on TracePatterning-v0 at every seed .* leave TracePatterning-v0 out"):
+        regenerate(config, tmp_path / "refs.json", progress=False)
+    assert not (tmp_path / "refs.json").exists()
