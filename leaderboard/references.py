@@ -91,23 +91,19 @@ def regenerate(config_path: str | Path | None = None, out_path: str | Path | Non
 
 
 def _compute(item: dict, progress: bool, records_dir: str | Path | None) -> dict:
-    from rtrlbench.run import run, run_or_reuse
-
-    def one_run(learner: str, seed: int, hyperparameters: dict) -> dict:
-        if records_dir is None:
-            return run(env_id, learner, steps, seed, hyperparameters=hyperparameters, progress=progress)
-        return run_or_reuse(env_id, learner, steps, seed, hyperparameters=hyperparameters, progress=progress,
-                            out_dir=records_dir)
+    from rtrlbench.run import run_or_reuse
 
     env_id, steps, seeds = item["env_id"], int(item["steps"]), [int(s) for s in item["seeds"]]
-    records = [one_run(item["learner"], seed, item.get("hyperparameters") or {}) for seed in seeds]
+    records = [run_or_reuse(env_id, item["learner"], steps, seed, out_dir=records_dir, progress=progress,
+                            hyperparameters=item.get("hyperparameters") or {}) for seed in seeds]
     if not any(r["final_msre"] > 0 for r in records):
-        raise ValueError(f"the reference {item['learner']} has zero error on {env_id} at every seed (its returns are all "
-                         f"0, e.g. a data set without rewards), so it cannot normalise scores; leave {env_id} out of "
-                         f"the reference config")
+        raise ValueError(f"the reference {item['learner']} has zero error on {env_id} at every seed (its returns "
+                         f"are all 0, e.g. a data set without rewards), so it cannot normalise scores; leave {env_id} "
+                         f"out of the reference config")
     oracle = None
     if _has_oracle(env_id):
-        oracle = [one_run("oracle", seed, {})["final_msre"] for seed in seeds]
+        oracle = [run_or_reuse(env_id, "oracle", steps, seed, out_dir=records_dir, progress=progress)["final_msre"]
+                  for seed in seeds]
     return {
         **env_identity(env_id),
         "steps": steps,

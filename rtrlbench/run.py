@@ -104,12 +104,14 @@ def run(env_id: str, learner: str, steps: int, seed: int = 0, *, env_kwargs: dic
     return record
 
 
-def run_or_reuse(env_id: str, learner: str, steps: int, seed: int, *, out_dir: str | Path,
+def run_or_reuse(env_id: str, learner: str, steps: int, seed: int, *, out_dir: str | Path | None,
                  hyperparameters: dict | None = None, progress: bool = True) -> dict:
     """The record of this run saved in ``out_dir`` if there is one (same env without kwargs, learner,
     seed, steps, package version, and the asked ``hyperparameters``), else :func:`run` it and save it
-    there: a batch of runs interrupted halfway resumes where it stopped."""
+    there: a batch of runs interrupted halfway resumes where it stopped. ``out_dir=None``: just run."""
     wanted = hyperparameters or {}
+    if out_dir is None:
+        return run(env_id, learner, steps, seed, hyperparameters=wanted, progress=progress)
     path = Path(out_dir) / result_filename({"env_id": env_id, "learner": learner, "seed": seed, "steps": steps})
     if path.is_file():
         record = json.loads(path.read_text())

@@ -7,9 +7,8 @@ on first use). To add an experiment: write a module with an
 """
 from __future__ import annotations
 
-import importlib
-
 from rtrlbench.benchmarks.experiments.base import Budget, Experiment, Method
+from rtrlbench.sweep_runs import load
 
 #: name -> module (in this package) defining ``EXPERIMENT``, or ``"module:ATTRIBUTE"``.
 EXPERIMENTS: dict[str, str] = {
@@ -31,8 +30,7 @@ def get_experiment(name: str) -> Experiment:
         module = EXPERIMENTS[name]
     except KeyError:
         raise ValueError(f"unknown experiment {name!r}; known experiments: {', '.join(EXPERIMENTS)}") from None
-    module, _, attribute = module.partition(":")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), attribute or "EXPERIMENT")
+    return load(f"{__name__}.{module}" if ":" in module else f"{__name__}.{module}:EXPERIMENT")
 
 
 __all__ = ["EXPERIMENTS", "Budget", "Experiment", "Method", "get_experiment"]
