@@ -26,7 +26,8 @@ import numpy as np
 
 from rtrlbench.agents.td_lambda import SGD
 
-_FAST = {"reassoc", "contract"}
+#: The kernels' fast-math flags (they also apply to the inline="always" helpers inlined into them).
+FASTMATH = {"reassoc", "contract"}
 #: Layout of the ``consts`` array of :func:`run_steps` (all in the learner's dtype).
 ZERO, ONE, ALPHA, LAM, BETA2, ONE_MINUS_BETA2, EPS = range(7)
 
@@ -71,7 +72,7 @@ def split(theta, n, d):
     return theta[:ou].reshape((4 * d, n)), theta[ou:ob].reshape((4 * d, d)), theta[ou:size]
 
 
-@nb.njit(cache=True, fastmath=_FAST, error_model="numpy")
+@nb.njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def lstm_forward(W, U, tail, x_row, n, d, slot, prev, hist_x, hist_nz, hist_h, hist_c, hist_gate, hist_tc, zero, one):
     """One LSTM step from the state in slot ``prev``; returns y = w . h.
 
@@ -122,7 +123,7 @@ def lstm_forward(W, U, tail, x_row, n, d, slot, prev, hist_x, hist_nz, hist_h, h
     return y
 
 
-@nb.njit(cache=True, fastmath=_FAST, error_model="numpy")
+@nb.njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def backward_deltas(U, tail, d, window, slots, hist_h, hist_c, hist_gate, hist_tc, dz, dh, dc, zero, one):
     """dz[j] = dy_t / d(pre-activations of step t - j) for j < window = min(k, t + 1): the
     truncated backward recurrence over the stored activations, with the current U and w.
@@ -181,7 +182,7 @@ def input_gradient_rows(grad, r0, r1, j0, n, window, slots, dz, hist_x, hist_nz,
                     grad[r - r0, m] += a * hist_x[slot, m]
 
 
-@nb.njit(cache=True, fastmath=_FAST, error_model="numpy")
+@nb.njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def recurrent_gradient(grad, d, window, slots, dz, hist_h, zero):
     """grad = dy_t/d(U, b, w) flattened like theta's tail (float[4d d + 4d + d])."""
     ob = 4 * d * d
@@ -201,13 +202,30 @@ def recurrent_gradient(grad, d, window, slots, dz, hist_h, zero):
 
 
 @nb.njit(cache=True, inline="always")
+def rmsprop_pair(ua, ub, va, vb, alpha, beta2, one_minus_beta2, eps):
+    """RMSProp on two parameters with updates ``ua``, ``ub`` (delta e) and accumulators ``va``, ``vb``:
+    returns the new accumulators and the two steps ``alpha u / (sqrt(v) + eps)``.
+
+    One division serves both (``alpha / (qa qb)``, then times qb or qa): the divider is the
+    bottleneck of wide T-BPTT learners, and this halves its work at the cost of a rounding or
+    two. ``q >= eps`` keeps the product from underflowing; it overflows only if v itself does.
+    """
+    va = beta2 * va + one_minus_beta2 * ua * ua
+    vb = beta2 * vb + one_minus_beta2 * ub * ub
+    qa, qb = np.sqrt(va) + eps, np.sqrt(vb) + eps
+    step = alpha / (qa * qb)
+    return va, vb, ua * qb * step, ub * qa * step
+
+
+@nb.njit(cache=True, inline="always")
 def td_span(theta, trace, v, grad, learn, optimizer, delta, decay, alpha, beta2, one_minus_beta2, eps):
     """The TD(lambda) step on a span of parameters (1-D views) with the old trace, then the new trace.
 
     The arithmetic of :func:`rtrlbench.agents.td_lambda.update_then_accumulate` (up to
-    FMA contraction) with one scalar step size, in the learner's dtype (no float64 constants):
-    SGD ``theta += alpha delta e``; RMSProp ``v = beta2 v + (1 - beta2) (delta e)^2``,
-    ``theta += alpha delta e / (sqrt(v) + eps)``; then ``e = decay e + grad``.
+    FMA contraction and the rounding of :func:`rmsprop_pair`) with one scalar step size, in
+    the learner's dtype (no float64 constants): SGD ``theta += alpha delta e``; RMSProp
+    ``v = beta2 v + (1 - beta2) (delta e)^2``, ``theta += alpha delta e / (sqrt(v) + eps)``;
+    then ``e = decay e + grad``. RMSProp pairs parameter i with i + size // 2.
     """
     if not learn:
         for i in range(theta.shape[0]):
@@ -219,12 +237,21 @@ def td_span(theta, trace, v, grad, learn, optimizer, delta, decay, alpha, beta2,
             theta[i] += step * e
             trace[i] = decay * e + grad[i]
     else:
-        for i in range(theta.shape[0]):
+        size = theta.shape[0]
+        half = size // 2
+        for a in range(half):
+            b = a + half
+            ea, eb = trace[a], trace[b]
+            v[a], v[b], step_a, step_b = rmsprop_pair(delta * ea, delta * eb, v[a], v[b], alpha, beta2,
+                                                      one_minus_beta2, eps)
+            theta[a] += step_a
+            theta[b] += step_b
+            trace[a] = decay * ea + grad[a]
+            trace[b] = decay * eb + grad[b]
+        for i in range(2 * half, size):  # the odd one out, paired with itself
             e = trace[i]
-            g = delta * e
-            vi = beta2 * v[i] + one_minus_beta2 * g * g
-            v[i] = vi
-            theta[i] += alpha * g / (np.sqrt(vi) + eps)
+            v[i], _, step, _ = rmsprop_pair(delta * e, delta * e, v[i], v[i], alpha, beta2, one_minus_beta2, eps)
+            theta[i] += step
             trace[i] = decay * e + grad[i]
 
 
@@ -232,18 +259,30 @@ def td_span(theta, trace, v, grad, learn, optimizer, delta, decay, alpha, beta2,
 def rmsprop_row_fused(W, We, Wv, r, older, hist_x, s0, s1, a0, a1, delta, decay, alpha, beta2, one_minus_beta2, eps):
     """RMSProp TD step and new trace on row r of W in one pass that also makes the row's
     gradient, g = a0 x[s0] + a1 x[s1] + older (the two newest terms, then the rest), so
-    the FMAs of the gradient overlap the square roots and divisions of RMSProp."""
-    for m in range(W.shape[1]):
-        g = a0 * hist_x[s0, m] + a1 * hist_x[s1, m] + older[0, m]
+    the FMAs of the gradient overlap the square roots and divisions of RMSProp. Column m
+    is paired with m + n // 2 (:func:`rmsprop_pair`)."""
+    n = W.shape[1]
+    half = n // 2
+    for a in range(half):
+        b = a + half
+        ga = a0 * hist_x[s0, a] + a1 * hist_x[s1, a] + older[0, a]
+        gb = a0 * hist_x[s0, b] + a1 * hist_x[s1, b] + older[0, b]
+        ea, eb = We[r, a], We[r, b]
+        Wv[r, a], Wv[r, b], step_a, step_b = rmsprop_pair(delta * ea, delta * eb, Wv[r, a], Wv[r, b], alpha,
+                                                          beta2, one_minus_beta2, eps)
+        W[r, a] += step_a
+        W[r, b] += step_b
+        We[r, a] = decay * ea + ga
+        We[r, b] = decay * eb + gb
+    for m in range(2 * half, n):
         e = We[r, m]
-        ge = delta * e
-        vm = beta2 * Wv[r, m] + one_minus_beta2 * ge * ge
-        Wv[r, m] = vm
-        W[r, m] += alpha * ge / (np.sqrt(vm) + eps)
-        We[r, m] = decay * e + g
+        Wv[r, m], _, step, _ = rmsprop_pair(delta * e, delta * e, Wv[r, m], Wv[r, m], alpha, beta2, one_minus_beta2,
+                                            eps)
+        W[r, m] += step
+        We[r, m] = decay * e + a0 * hist_x[s0, m] + a1 * hist_x[s1, m] + older[0, m]
 
 
-@nb.njit(cache=True, fastmath=_FAST, error_model="numpy")
+@nb.njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def update_input_weights(theta, trace, v, grad, n, d, window, slots, dz, hist_x, hist_nz, learn, optimizer, delta,
                          decay, consts):
     """The TD(lambda) step on W (theta[:4dn]) and its trace, in blocks of ``grad.shape[0]``
@@ -277,7 +316,7 @@ def update_input_weights(theta, trace, v, grad, n, d, window, slots, dz, hist_x,
                 one_minus_beta2, eps)
 
 
-@nb.njit(cache=True, fastmath=_FAST, error_model="numpy")
+@nb.njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def update_tail(tail, tail_e, tail_v, grad, d, window, slots, dz, hist_h, learn, optimizer, delta, decay, consts):
     """The TD(lambda) step on U, b and w (``tail``, [4d(d + 1) + d]) with their gradient."""
     recurrent_gradient(grad, d, window, slots, dz, hist_h, consts[ZERO])

@@ -7,6 +7,7 @@ CCN 20 at 4 per stage, both spending the 50M-step budget over their stages) with
 
     python -m rtrlbench.benchmarks.trace_learning --steps 3000000 --seeds 0 1
     python -m rtrlbench.benchmarks.trace_learning --steps 1000000 --learners ccn zero --out results/
+    python -m rtrlbench.benchmarks.trace_learning --released-code   # the authors' task: ISI 24-36
 
 Reported: the final return error (MSRE over the last ``--final-window`` steps) and the
 MSRE over the whole run, mean ± standard error over seeds.
@@ -20,6 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from rtrlbench.agents.registry import LEARNERS, learner_class
+from rtrlbench.envs.trace_patterning import RELEASED_CODE_KWARGS
 from rtrlbench.run import run
 
 STAGED = ("constructive", "ccn")
@@ -79,13 +81,17 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--learners", nargs="+", default=None, help="default: the RTRL family, tbptt, zero, oracle")
     parser.add_argument("--hparams", default="{}", help='per-learner hyperparameters as JSON, e.g. {"ccn": {"alpha": 3e-4}}')
+    parser.add_argument("--released-code", action="store_true",
+                        help="the released C++ code's task variant (ISI 24-36, RELEASED_CODE_KWARGS)")
     parser.add_argument("--final-window", type=int, default=None)
     parser.add_argument("--out", default=None, help="folder for the per-run result JSON files")
     args = parser.parse_args(argv)
     learners = args.learners or default_learners()
+    env_kwargs = RELEASED_CODE_KWARGS if args.released_code else None
     results = compare(args.env, learners, args.steps, args.seeds, json.loads(args.hparams),
-                      final_window=args.final_window, out_dir=args.out)
-    print(f"{args.env}, {args.steps:,} steps, seeds {args.seeds}")
+                      env_kwargs=env_kwargs, final_window=args.final_window, out_dir=args.out)
+    variant = " (released code's variant)" if args.released_code else ""
+    print(f"{args.env}{variant}, {args.steps:,} steps, seeds {args.seeds}")
     print(table(results))
     return 0
 

@@ -221,18 +221,20 @@ def test_td_update_sgd_matches_hand_step():
     np.testing.assert_allclose(learner.theta, theta0 + alpha * delta * e0, rtol=1e-13, atol=1e-15)
 
 
-@pytest.mark.parametrize("n", [3, 300])
-def test_td_update_rmsprop_matches_hand_step(n):
-    """One RMSProp step: g = delta e_0, v = beta2 + (1 - beta2) g^2, theta += alpha g / (sqrt(v) + eps)."""
+@pytest.mark.parametrize("n, d", [(3, 2), (3, 3), (300, 2), (301, 3)])
+def test_td_update_rmsprop_matches_hand_step(n, d):
+    """One RMSProp step: g = delta e_0, v = beta2 + (1 - beta2) g^2, theta += alpha g / (sqrt(v) + eps).
+    Odd d makes the U, b, w span odd, odd n each row of W: the kernels pair parameters, and the
+    odd one out must get the same step."""
     alpha, beta2, eps = 0.05, 0.9, 1e-3
     hp = dict(alpha=alpha, optimizer="rmsprop", beta2=beta2, eps=eps)
-    learner = _random_learner(n, 2, 3, scale=0.3, **hp)
+    learner = _random_learner(n, d, 3, scale=0.3, **hp)
     rng = np.random.default_rng(n)
     x0, x1 = rng.normal(size=n), rng.normal(size=n)
     theta0 = learner.theta.copy()
     y0 = learner.predict(x0)
     e0 = learner.trace.copy()
-    probe = _random_learner(n, 2, 3, scale=0.3)
+    probe = _random_learner(n, d, 3, scale=0.3)
     probe.predict(x0)
     y1 = probe.update(0.0, 0.0, x1)
     learner.update(0.7, 0.9, x1)
