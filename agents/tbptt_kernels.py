@@ -87,24 +87,39 @@ def lstm_forward(W, U, tail, x_row, n, d, slot, prev, hist_x, hist_nz, hist_h, h
     count = 0
     for m in range(n):  # 2-D indexing throughout: a row view costs atomic reference counts
         hist_x[slot, m] = x_row[m]  # cast to the learner's dtype
-        if hist_x[slot, m] != zero:
-            count += 1
-            if count <= capacity:
-                hist_nz[slot, count] = m
+        count += hist_x[slot, m] != zero  # branch-free: this loop vectorises
     sparse = count <= capacity
+    if sparse:
+        q = 0
+        for m in range(n):
+            if hist_x[slot, m] != zero:
+                q += 1
+                hist_nz[slot, q] = m
     hist_nz[slot, 0] = count if sparse else -1
-    for r in range(4 * d):
-        acc = tail[ob + r]
+    for r in range(0, 4 * d, 4):  # four rows at a time: four independent sums hide the FMA latency
+        a0, a1, a2, a3 = tail[ob + r], tail[ob + r + 1], tail[ob + r + 2], tail[ob + r + 3]
         if sparse:
             for q in range(1, count + 1):
                 m = hist_nz[slot, q]
-                acc += W[r, m] * hist_x[slot, m]
+                x = hist_x[slot, m]
+                a0 += W[r, m] * x
+                a1 += W[r + 1, m] * x
+                a2 += W[r + 2, m] * x
+                a3 += W[r + 3, m] * x
         else:
             for m in range(n):
-                acc += W[r, m] * hist_x[slot, m]
+                x = hist_x[slot, m]
+                a0 += W[r, m] * x
+                a1 += W[r + 1, m] * x
+                a2 += W[r + 2, m] * x
+                a3 += W[r + 3, m] * x
         for u in range(d):
-            acc += U[r, u] * hist_h[prev, u]
-        hist_gate[slot, r] = acc
+            h = hist_h[prev, u]
+            a0 += U[r, u] * h
+            a1 += U[r + 1, u] * h
+            a2 += U[r + 2, u] * h
+            a3 += U[r + 3, u] * h
+        hist_gate[slot, r], hist_gate[slot, r + 1], hist_gate[slot, r + 2], hist_gate[slot, r + 3] = a0, a1, a2, a3
     y = zero
     for u in range(d):
         ig = _sigmoid(hist_gate[slot, u], one)
@@ -256,17 +271,18 @@ def td_span(theta, trace, v, grad, learn, optimizer, delta, decay, alpha, beta2,
 
 
 @nb.njit(cache=True, inline="always")
-def rmsprop_row_fused(W, We, Wv, r, older, hist_x, s0, s1, a0, a1, delta, decay, alpha, beta2, one_minus_beta2, eps):
+def rmsprop_row_fused(W, We, Wv, r, older, hist_x, s0, s1, s2, s3, a0, a1, a2, a3, delta, decay, alpha, beta2,
+                      one_minus_beta2, eps):
     """RMSProp TD step and new trace on row r of W in one pass that also makes the row's
-    gradient, g = a0 x[s0] + a1 x[s1] + older (the two newest terms, then the rest), so
-    the FMAs of the gradient overlap the square roots and divisions of RMSProp. Column m
-    is paired with m + n // 2 (:func:`rmsprop_pair`)."""
+    gradient, g = a0 x[s0] + a1 x[s1] + a2 x[s2] + a3 x[s3] + older (the four newest terms of
+    the window, then the rest), so that the gradient's loads and FMAs overlap the square roots
+    and divisions of RMSProp. Column m is paired with m + n // 2 (:func:`rmsprop_pair`)."""
     n = W.shape[1]
     half = n // 2
     for a in range(half):
         b = a + half
-        ga = a0 * hist_x[s0, a] + a1 * hist_x[s1, a] + older[0, a]
-        gb = a0 * hist_x[s0, b] + a1 * hist_x[s1, b] + older[0, b]
+        ga = a0 * hist_x[s0, a] + a1 * hist_x[s1, a] + a2 * hist_x[s2, a] + a3 * hist_x[s3, a] + older[0, a]
+        gb = a0 * hist_x[s0, b] + a1 * hist_x[s1, b] + a2 * hist_x[s2, b] + a3 * hist_x[s3, b] + older[0, b]
         ea, eb = We[r, a], We[r, b]
         Wv[r, a], Wv[r, b], step_a, step_b = rmsprop_pair(delta * ea, delta * eb, Wv[r, a], Wv[r, b], alpha,
                                                           beta2, one_minus_beta2, eps)
@@ -279,7 +295,12 @@ def rmsprop_row_fused(W, We, Wv, r, older, hist_x, s0, s1, a0, a1, delta, decay,
         Wv[r, m], _, step, _ = rmsprop_pair(delta * e, delta * e, Wv[r, m], Wv[r, m], alpha, beta2, one_minus_beta2,
                                             eps)
         W[r, m] += step
-        We[r, m] = decay * e + a0 * hist_x[s0, m] + a1 * hist_x[s1, m] + older[0, m]
+        We[r, m] = (decay * e + a0 * hist_x[s0, m] + a1 * hist_x[s1, m] + a2 * hist_x[s2, m] + a3 * hist_x[s3, m]
+                    + older[0, m])
+
+
+#: Window terms of W's gradient that :func:`rmsprop_row_fused` makes inside its pass.
+FUSED_TERMS = 4
 
 
 @nb.njit(cache=True, fastmath=FASTMATH, error_model="numpy")
@@ -289,23 +310,27 @@ def update_input_weights(theta, trace, v, grad, n, d, window, slots, dz, hist_x,
     rows: the block's gradient is made into ``grad`` [rows, n] (it stays in L1) and consumed
     at once by :func:`td_span`, so that W, its trace and RMSProp state stream through the
     cache once. Wide inputs (one-row blocks) with RMSProp fuse further, row by row
-    (:func:`rmsprop_row_fused`)."""
+    (:func:`rmsprop_row_fused`: ``grad`` holds only the window's terms past the fourth)."""
     zero, alpha = consts[ZERO], consts[ALPHA]
     beta2, one_minus_beta2, eps = consts[BETA2], consts[ONE_MINUS_BETA2], consts[EPS]
     rows = grad.shape[0]
     if rows == 1 and learn and optimizer != SGD:
         W, We, Wv = split(theta, n, d)[0], split(trace, n, d)[0], split(v, n, d)[0]
-        s0 = slots[0]
+        s0 = slots[0]  # terms past the window: weight 0 on any valid row
         s1 = slots[1] if window > 1 else s0
+        s2 = slots[2] if window > 2 else s0
+        s3 = slots[3] if window > 3 else s0
+        if window <= FUSED_TERMS:
+            for m in range(n):
+                grad[0, m] = zero
         for r in range(4 * d):
-            if window > 2:
-                input_gradient_rows(grad, r, r + 1, 2, n, window, slots, dz, hist_x, hist_nz, zero)
-            else:
-                for m in range(n):
-                    grad[0, m] = zero
+            if window > FUSED_TERMS:
+                input_gradient_rows(grad, r, r + 1, FUSED_TERMS, n, window, slots, dz, hist_x, hist_nz, zero)
             a1 = dz[1, r] if window > 1 else zero
-            rmsprop_row_fused(W, We, Wv, r, grad, hist_x, s0, s1, dz[0, r], a1, delta, decay, alpha, beta2,
-                              one_minus_beta2, eps)
+            a2 = dz[2, r] if window > 2 else zero
+            a3 = dz[3, r] if window > 3 else zero
+            rmsprop_row_fused(W, We, Wv, r, grad, hist_x, s0, s1, s2, s3, dz[0, r], a1, a2, a3, delta, decay, alpha,
+                              beta2, one_minus_beta2, eps)
         return
     flat = grad.reshape(rows * n)
     for r0 in range(0, 4 * d, rows):

@@ -107,10 +107,11 @@ def test_gradient_equals_torch_truncated_unroll(n, d, k, kind):
         assert _rel_error(traces[t], reference) <= 1e-6, f"t={t}"
 
 
-@pytest.mark.parametrize("k", [1, 2, 4])
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 6])
 def test_gradient_of_wide_inputs_with_rmsprop(k):
     """Inputs wider than a W block (n > 256) with RMSProp take the fused row path, which
-    makes each row's gradient inside the update loop; alpha=1e-300 freezes RMSProp too."""
+    makes each row's gradient inside the update loop (the window's four newest terms there,
+    older ones before it: k = 6); alpha=1e-300 freezes RMSProp too."""
     torch = pytest.importorskip("torch")
     n, d, steps = 300, 2, 3 * k + 5
     xs = _inputs("mixed", steps, n, np.random.default_rng(k))
