@@ -8,11 +8,12 @@ Atari-sized synthetic stream of 275 inputs (256 pixels, an 18-way one-hot action
 last reward). The peak-RSS counter is reset once the stream is in memory (Linux
 ``clear_refs``), so the peak is that of the learner's run with the stream resident;
 "data MB" is the stream's in-memory size and "beyond data" the difference, the figure
-the <= 200 MB target is about (every configuration runs once on a tiny stream first, so the
-timed runs load compiled code from numba's cache: a run that compiles keeps ~55 MB more).
-Staged learners get ``steps_per_stage = steps / n_stages`` so that the timing covers every stage. The median of ``--repeats`` timings is reported;
-the machine may be shared, so the ✓/✗ column judges the CPU-time rate (steps divided by
-the process's CPU time, less disturbed by other jobs than wall time).
+the <= 200 MB target is about (each learner and dtype runs once on a tiny stream first, so
+the timed runs load compiled code from numba's cache: a run that compiles keeps ~55 MB more).
+Staged learners get ``steps_per_stage = steps / n_stages`` so that the timing covers every
+stage. The median of ``--repeats`` timings is reported; the machine may be shared, so the
+✓/✗ column judges the CPU-time rate (steps divided by the process's CPU time, less disturbed
+by other jobs than wall time).
 Learners run with their defaults (for the column learners: RMSProp, stop-gradient
 normalisation statistics) unless ``--set KEY=VALUE`` overrides a hyperparameter; a key
 goes only to the learners whose constructor takes it (values are JSON, bare words are
@@ -289,8 +290,10 @@ def main(argv=None) -> int:
     rows = [f"| learner | task (inputs) | steps/s (wall) | steps/s (CPU time) | target | ✓/✗ (CPU) | "
             f"optimiser-only steps/s | peak RSS MB | data MB | beyond data MB (≤ {MEMORY_TARGET_MB}) | state KB |",
             "|---|---|---:|---:|---:|:-:|---:|---:|---:|---:|---:|"]
-    for config in tqdm(configs, desc="warming the numba cache", unit="config"):
-        run_worker(config, 100, 1)  # so that no timed run carries a first compilation's memory
+    # One run per compiled specialisation, so that no timed run carries a compilation's memory.
+    warmers = {(config[2], config[3].get("dtype")): config for config in configs}
+    for config in tqdm(warmers.values(), desc="warming the numba cache", unit="learner"):
+        run_worker(config, 100, 1)
     reset = True
     for config in tqdm(configs, desc="learners", unit="config"):
         steps = args.steps if config[1] == "trace" else max(1000, args.steps // ATARI_STEP_DIVISOR)
