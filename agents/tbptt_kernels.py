@@ -271,18 +271,25 @@ def td_span(theta, trace, v, grad, learn, optimizer, delta, decay, alpha, beta2,
 
 
 @nb.njit(cache=True, inline="always")
+def window_gradient(hist_x, older, m, s0, s1, s2, s3, a0, a1, a2, a3):
+    """Column m of a W row's gradient: the window's four newest terms a_j x[s_j, m], plus
+    ``older[0, m]`` (the rest)."""
+    return a0 * hist_x[s0, m] + a1 * hist_x[s1, m] + a2 * hist_x[s2, m] + a3 * hist_x[s3, m] + older[0, m]
+
+
+@nb.njit(cache=True, inline="always")
 def rmsprop_row_fused(W, We, Wv, r, older, hist_x, s0, s1, s2, s3, a0, a1, a2, a3, delta, decay, alpha, beta2,
                       one_minus_beta2, eps):
     """RMSProp TD step and new trace on row r of W in one pass that also makes the row's
-    gradient, g = a0 x[s0] + a1 x[s1] + a2 x[s2] + a3 x[s3] + older (the four newest terms of
-    the window, then the rest), so that the gradient's loads and FMAs overlap the square roots
-    and divisions of RMSProp. Column m is paired with m + n // 2 (:func:`rmsprop_pair`)."""
+    gradient (:func:`window_gradient`), so that the gradient's loads and FMAs overlap the
+    square roots and divisions of RMSProp. Column m is paired with m + n // 2
+    (:func:`rmsprop_pair`)."""
     n = W.shape[1]
     half = n // 2
     for a in range(half):
         b = a + half
-        ga = a0 * hist_x[s0, a] + a1 * hist_x[s1, a] + a2 * hist_x[s2, a] + a3 * hist_x[s3, a] + older[0, a]
-        gb = a0 * hist_x[s0, b] + a1 * hist_x[s1, b] + a2 * hist_x[s2, b] + a3 * hist_x[s3, b] + older[0, b]
+        ga = window_gradient(hist_x, older, a, s0, s1, s2, s3, a0, a1, a2, a3)
+        gb = window_gradient(hist_x, older, b, s0, s1, s2, s3, a0, a1, a2, a3)
         ea, eb = We[r, a], We[r, b]
         Wv[r, a], Wv[r, b], step_a, step_b = rmsprop_pair(delta * ea, delta * eb, Wv[r, a], Wv[r, b], alpha,
                                                           beta2, one_minus_beta2, eps)
@@ -295,8 +302,7 @@ def rmsprop_row_fused(W, We, Wv, r, older, hist_x, s0, s1, s2, s3, a0, a1, a2, a
         Wv[r, m], _, step, _ = rmsprop_pair(delta * e, delta * e, Wv[r, m], Wv[r, m], alpha, beta2, one_minus_beta2,
                                             eps)
         W[r, m] += step
-        We[r, m] = (decay * e + a0 * hist_x[s0, m] + a1 * hist_x[s1, m] + a2 * hist_x[s2, m] + a3 * hist_x[s3, m]
-                    + older[0, m])
+        We[r, m] = decay * e + window_gradient(hist_x, older, m, s0, s1, s2, s3, a0, a1, a2, a3)
 
 
 #: Window terms of W's gradient that :func:`rmsprop_row_fused` makes inside its pass.
