@@ -270,43 +270,59 @@ def td_span(theta, trace, v, grad, learn, optimizer, delta, decay, alpha, beta2,
             trace[i] = decay * e + grad[i]
 
 
-@nb.njit(cache=True, inline="always")
-def window_gradient(hist_x, older, m, s0, s1, s2, s3, a0, a1, a2, a3):
-    """Column m of a W row's gradient: the window's four newest terms a_j x[s_j, m], plus
-    ``older[0, m]`` (the rest)."""
-    return a0 * hist_x[s0, m] + a1 * hist_x[s1, m] + a2 * hist_x[s2, m] + a3 * hist_x[s3, m] + older[0, m]
+def _fused_row_pass(terms, with_older):
+    """Build :func:`rmsprop_row_fused` for a window whose gradient has ``terms`` (2 or 4)
+    newest terms made in the pass, plus the precomputed older ones when ``with_older``.
+
+    ``terms`` and ``with_older`` are compile-time constants of the built function, so each
+    variant loads only what its window needs (a two-step window skips half the loads)."""
+
+    @nb.njit(cache=True, inline="always")
+    def gradient(hist_x, older, m, s0, s1, s2, s3, a0, a1, a2, a3):
+        g = a0 * hist_x[s0, m] + a1 * hist_x[s1, m]
+        if terms > 2:
+            g += a2 * hist_x[s2, m] + a3 * hist_x[s3, m]
+        if with_older:
+            g += older[0, m]
+        return g
+
+    @nb.njit(cache=True, inline="always")
+    def rmsprop_row_fused(W, We, Wv, r, older, hist_x, s0, s1, s2, s3, a0, a1, a2, a3, delta, decay, alpha,
+                          beta2, one_minus_beta2, eps):
+        """RMSProp TD step and new trace on row r of W in one pass that also makes the row's
+        gradient: column m's is sum_j a_j x[s_j, m] over the window's newest terms, plus
+        ``older[0, m]`` (the rest) if the window is longer. The gradient's loads and FMAs overlap
+        the square roots and divisions of RMSProp. Column m is paired with m + n // 2
+        (:func:`rmsprop_pair`)."""
+        n = W.shape[1]
+        half = n // 2
+        for a in range(half):
+            b = a + half
+            ga = gradient(hist_x, older, a, s0, s1, s2, s3, a0, a1, a2, a3)
+            gb = gradient(hist_x, older, b, s0, s1, s2, s3, a0, a1, a2, a3)
+            ea, eb = We[r, a], We[r, b]
+            Wv[r, a], Wv[r, b], step_a, step_b = rmsprop_pair(delta * ea, delta * eb, Wv[r, a], Wv[r, b], alpha,
+                                                              beta2, one_minus_beta2, eps)
+            W[r, a] += step_a
+            W[r, b] += step_b
+            We[r, a] = decay * ea + ga
+            We[r, b] = decay * eb + gb
+        for m in range(2 * half, n):
+            e = We[r, m]
+            Wv[r, m], _, step, _ = rmsprop_pair(delta * e, delta * e, Wv[r, m], Wv[r, m], alpha, beta2,
+                                                one_minus_beta2, eps)
+            W[r, m] += step
+            We[r, m] = decay * e + gradient(hist_x, older, m, s0, s1, s2, s3, a0, a1, a2, a3)
+
+    return rmsprop_row_fused
 
 
-@nb.njit(cache=True, inline="always")
-def rmsprop_row_fused(W, We, Wv, r, older, hist_x, s0, s1, s2, s3, a0, a1, a2, a3, delta, decay, alpha, beta2,
-                      one_minus_beta2, eps):
-    """RMSProp TD step and new trace on row r of W in one pass that also makes the row's
-    gradient (:func:`window_gradient`), so that the gradient's loads and FMAs overlap the
-    square roots and divisions of RMSProp. Column m is paired with m + n // 2
-    (:func:`rmsprop_pair`)."""
-    n = W.shape[1]
-    half = n // 2
-    for a in range(half):
-        b = a + half
-        ga = window_gradient(hist_x, older, a, s0, s1, s2, s3, a0, a1, a2, a3)
-        gb = window_gradient(hist_x, older, b, s0, s1, s2, s3, a0, a1, a2, a3)
-        ea, eb = We[r, a], We[r, b]
-        Wv[r, a], Wv[r, b], step_a, step_b = rmsprop_pair(delta * ea, delta * eb, Wv[r, a], Wv[r, b], alpha,
-                                                          beta2, one_minus_beta2, eps)
-        W[r, a] += step_a
-        W[r, b] += step_b
-        We[r, a] = decay * ea + ga
-        We[r, b] = decay * eb + gb
-    for m in range(2 * half, n):
-        e = We[r, m]
-        Wv[r, m], _, step, _ = rmsprop_pair(delta * e, delta * e, Wv[r, m], Wv[r, m], alpha, beta2, one_minus_beta2,
-                                            eps)
-        W[r, m] += step
-        We[r, m] = decay * e + window_gradient(hist_x, older, m, s0, s1, s2, s3, a0, a1, a2, a3)
-
-
-#: Window terms of W's gradient that :func:`rmsprop_row_fused` makes inside its pass.
+#: Window terms of W's gradient that the fused row pass makes inside its pass (at most).
 FUSED_TERMS = 4
+#: The fused row pass for windows of at most 2 steps, at most FUSED_TERMS, and longer ones.
+rmsprop_row_2 = _fused_row_pass(2, with_older=False)
+rmsprop_row_4 = _fused_row_pass(FUSED_TERMS, with_older=False)
+rmsprop_row_4_older = _fused_row_pass(FUSED_TERMS, with_older=True)
 
 
 @nb.njit(cache=True, fastmath=FASTMATH, error_model="numpy")
@@ -316,7 +332,7 @@ def update_input_weights(theta, trace, v, grad, n, d, window, slots, dz, hist_x,
     rows: the block's gradient is made into ``grad`` [rows, n] (it stays in L1) and consumed
     at once by :func:`td_span`, so that W, its trace and RMSProp state stream through the
     cache once. Wide inputs (one-row blocks) with RMSProp fuse further, row by row
-    (:func:`rmsprop_row_fused`: ``grad`` holds only the window's terms past the fourth)."""
+    (:func:`_fused_row_pass`: ``grad`` holds only the window's terms past the fourth)."""
     zero, alpha = consts[ZERO], consts[ALPHA]
     beta2, one_minus_beta2, eps = consts[BETA2], consts[ONE_MINUS_BETA2], consts[EPS]
     rows = grad.shape[0]
@@ -326,17 +342,21 @@ def update_input_weights(theta, trace, v, grad, n, d, window, slots, dz, hist_x,
         s1 = slots[1] if window > 1 else s0
         s2 = slots[2] if window > 2 else s0
         s3 = slots[3] if window > 3 else s0
-        if window <= FUSED_TERMS:
-            for m in range(n):
-                grad[0, m] = zero
         for r in range(4 * d):
-            if window > FUSED_TERMS:
-                input_gradient_rows(grad, r, r + 1, FUSED_TERMS, n, window, slots, dz, hist_x, hist_nz, zero)
+            a0 = dz[0, r]
             a1 = dz[1, r] if window > 1 else zero
             a2 = dz[2, r] if window > 2 else zero
             a3 = dz[3, r] if window > 3 else zero
-            rmsprop_row_fused(W, We, Wv, r, grad, hist_x, s0, s1, s2, s3, dz[0, r], a1, a2, a3, delta, decay, alpha,
+            if window <= 2:
+                rmsprop_row_2(W, We, Wv, r, grad, hist_x, s0, s1, s2, s3, a0, a1, a2, a3, delta, decay, alpha,
                               beta2, one_minus_beta2, eps)
+            elif window <= FUSED_TERMS:
+                rmsprop_row_4(W, We, Wv, r, grad, hist_x, s0, s1, s2, s3, a0, a1, a2, a3, delta, decay, alpha,
+                              beta2, one_minus_beta2, eps)
+            else:
+                input_gradient_rows(grad, r, r + 1, FUSED_TERMS, n, window, slots, dz, hist_x, hist_nz, zero)
+                rmsprop_row_4_older(W, We, Wv, r, grad, hist_x, s0, s1, s2, s3, a0, a1, a2, a3, delta, decay,
+                                    alpha, beta2, one_minus_beta2, eps)
         return
     flat = grad.reshape(rows * n)
     for r0 in range(0, 4 * d, rows):
