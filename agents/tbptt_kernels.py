@@ -164,6 +164,8 @@ def backward_deltas(U, tail, d, window, slots, hist_h, hist_c, hist_gate, hist_t
             dz[j, 2 * d + u] = dcu * ig * (one - gg * gg)
             dz[j, 3 * d + u] = dh[u] * tc * og * (one - og)
             dc[u] = dcu * fg
+        if j == window - 1:
+            break  # the window's oldest step: nothing further back needs dh
         for u in range(d):
             dh[u] = zero
         for r in range(4 * d):
@@ -270,15 +272,16 @@ def td_span(theta, trace, v, grad, learn, optimizer, delta, decay, alpha, beta2,
             trace[i] = decay * e + grad[i]
 
 
-def _fused_row_pass(terms, with_older):
-    """Build :func:`rmsprop_row_fused` for a window whose gradient has ``terms`` (2 or 4)
-    newest terms made in the pass, plus the precomputed older ones when ``with_older``.
+def _fused_rmsprop_rows(terms, with_older):
+    """Build the fused RMSProp pass over W's rows for windows whose gradient has at most
+    ``terms`` (2 or 4) steps made inside the pass, plus, ``with_older``, the rest precomputed.
 
-    ``terms`` and ``with_older`` are compile-time constants of the built function, so each
-    variant loads only what its window needs (a two-step window skips half the loads)."""
+    ``terms`` and ``with_older`` are compile-time constants of the built function: each
+    variant loads only what its windows need (a two-step window skips half the loads)."""
 
     @nb.njit(cache=True, inline="always")
     def gradient(hist_x, older, m, s0, s1, s2, s3, a0, a1, a2, a3):
+        """Column m of a W row's gradient: sum_j a_j x[s_j, m] (+ ``older[0, m]``, the rest)."""
         g = a0 * hist_x[s0, m] + a1 * hist_x[s1, m]
         if terms > 2:
             g += a2 * hist_x[s2, m] + a3 * hist_x[s3, m]
@@ -287,13 +290,9 @@ def _fused_row_pass(terms, with_older):
         return g
 
     @nb.njit(cache=True, inline="always")
-    def rmsprop_row_fused(W, We, Wv, r, older, hist_x, s0, s1, s2, s3, a0, a1, a2, a3, delta, decay, alpha,
-                          beta2, one_minus_beta2, eps):
-        """RMSProp TD step and new trace on row r of W in one pass that also makes the row's
-        gradient: column m's is sum_j a_j x[s_j, m] over the window's newest terms, plus
-        ``older[0, m]`` (the rest) if the window is longer. The gradient's loads and FMAs overlap
-        the square roots and divisions of RMSProp. Column m is paired with m + n // 2
-        (:func:`rmsprop_pair`)."""
+    def row(W, We, Wv, r, older, hist_x, s0, s1, s2, s3, a0, a1, a2, a3, delta, decay, alpha, beta2,
+            one_minus_beta2, eps):
+        """Row r of :func:`rmsprop_rows` (the slots s_j and weights a_j of the window's steps)."""
         n = W.shape[1]
         half = n // 2
         for a in range(half):
@@ -301,8 +300,8 @@ def _fused_row_pass(terms, with_older):
             ga = gradient(hist_x, older, a, s0, s1, s2, s3, a0, a1, a2, a3)
             gb = gradient(hist_x, older, b, s0, s1, s2, s3, a0, a1, a2, a3)
             ea, eb = We[r, a], We[r, b]
-            Wv[r, a], Wv[r, b], step_a, step_b = rmsprop_pair(delta * ea, delta * eb, Wv[r, a], Wv[r, b], alpha,
-                                                              beta2, one_minus_beta2, eps)
+            Wv[r, a], Wv[r, b], step_a, step_b = rmsprop_pair(delta * ea, delta * eb, Wv[r, a], Wv[r, b],
+                                                              alpha, beta2, one_minus_beta2, eps)
             W[r, a] += step_a
             W[r, b] += step_b
             We[r, a] = decay * ea + ga
@@ -314,15 +313,37 @@ def _fused_row_pass(terms, with_older):
             W[r, m] += step
             We[r, m] = decay * e + gradient(hist_x, older, m, s0, s1, s2, s3, a0, a1, a2, a3)
 
-    return rmsprop_row_fused
+    @nb.njit(cache=True, inline="always")
+    def rmsprop_rows(W, We, Wv, older, n, d, window, slots, dz, hist_x, hist_nz, delta, decay, consts):
+        """RMSProp TD step and new trace on every row of W, one pass per row that also makes
+        the row's gradient, so that the gradient's loads and FMAs overlap the square roots and
+        divisions of RMSProp. ``older`` [1, n]: scratch for the window's terms past ``terms``.
+        Column m is paired with m + n // 2 (:func:`rmsprop_pair`)."""
+        zero, alpha = consts[ZERO], consts[ALPHA]
+        beta2, one_minus_beta2, eps = consts[BETA2], consts[ONE_MINUS_BETA2], consts[EPS]
+        s0 = slots[0]  # terms past the window: weight 0 on any valid row
+        s1 = slots[1] if window > 1 else s0
+        s2 = slots[2] if window > 2 else s0
+        s3 = slots[3] if window > 3 else s0
+        for r in range(4 * d):
+            if with_older:
+                input_gradient_rows(older, r, r + 1, terms, n, window, slots, dz, hist_x, hist_nz, zero)
+            a0 = dz[0, r]
+            a1 = dz[1, r] if window > 1 else zero
+            a2 = dz[2, r] if window > 2 else zero
+            a3 = dz[3, r] if window > 3 else zero
+            row(W, We, Wv, r, older, hist_x, s0, s1, s2, s3, a0, a1, a2, a3, delta, decay, alpha, beta2,
+                one_minus_beta2, eps)
+
+    return rmsprop_rows
 
 
-#: Window terms of W's gradient that the fused row pass makes inside its pass (at most).
+#: Window steps whose gradient terms the fused pass makes itself (the rest come precomputed).
 FUSED_TERMS = 4
-#: The fused row pass for windows of at most 2 steps, at most FUSED_TERMS, and longer ones.
-rmsprop_row_2 = _fused_row_pass(2, with_older=False)
-rmsprop_row_4 = _fused_row_pass(FUSED_TERMS, with_older=False)
-rmsprop_row_4_older = _fused_row_pass(FUSED_TERMS, with_older=True)
+#: The fused pass for windows of at most 2 steps, at most FUSED_TERMS, and longer ones.
+rmsprop_rows_2 = _fused_rmsprop_rows(2, with_older=False)
+rmsprop_rows_4 = _fused_rmsprop_rows(FUSED_TERMS, with_older=False)
+rmsprop_rows_older = _fused_rmsprop_rows(FUSED_TERMS, with_older=True)
 
 
 @nb.njit(cache=True, fastmath=FASTMATH, error_model="numpy")
@@ -332,31 +353,18 @@ def update_input_weights(theta, trace, v, grad, n, d, window, slots, dz, hist_x,
     rows: the block's gradient is made into ``grad`` [rows, n] (it stays in L1) and consumed
     at once by :func:`td_span`, so that W, its trace and RMSProp state stream through the
     cache once. Wide inputs (one-row blocks) with RMSProp fuse further, row by row
-    (:func:`_fused_row_pass`: ``grad`` holds only the window's terms past the fourth)."""
+    (:func:`_fused_rmsprop_rows`: ``grad`` holds only the window's terms past the fourth)."""
     zero, alpha = consts[ZERO], consts[ALPHA]
     beta2, one_minus_beta2, eps = consts[BETA2], consts[ONE_MINUS_BETA2], consts[EPS]
     rows = grad.shape[0]
     if rows == 1 and learn and optimizer != SGD:
         W, We, Wv = split(theta, n, d)[0], split(trace, n, d)[0], split(v, n, d)[0]
-        s0 = slots[0]  # terms past the window: weight 0 on any valid row
-        s1 = slots[1] if window > 1 else s0
-        s2 = slots[2] if window > 2 else s0
-        s3 = slots[3] if window > 3 else s0
-        for r in range(4 * d):
-            a0 = dz[0, r]
-            a1 = dz[1, r] if window > 1 else zero
-            a2 = dz[2, r] if window > 2 else zero
-            a3 = dz[3, r] if window > 3 else zero
-            if window <= 2:
-                rmsprop_row_2(W, We, Wv, r, grad, hist_x, s0, s1, s2, s3, a0, a1, a2, a3, delta, decay, alpha,
-                              beta2, one_minus_beta2, eps)
-            elif window <= FUSED_TERMS:
-                rmsprop_row_4(W, We, Wv, r, grad, hist_x, s0, s1, s2, s3, a0, a1, a2, a3, delta, decay, alpha,
-                              beta2, one_minus_beta2, eps)
-            else:
-                input_gradient_rows(grad, r, r + 1, FUSED_TERMS, n, window, slots, dz, hist_x, hist_nz, zero)
-                rmsprop_row_4_older(W, We, Wv, r, grad, hist_x, s0, s1, s2, s3, a0, a1, a2, a3, delta, decay,
-                                    alpha, beta2, one_minus_beta2, eps)
+        if window <= 2:
+            rmsprop_rows_2(W, We, Wv, grad, n, d, window, slots, dz, hist_x, hist_nz, delta, decay, consts)
+        elif window <= FUSED_TERMS:
+            rmsprop_rows_4(W, We, Wv, grad, n, d, window, slots, dz, hist_x, hist_nz, delta, decay, consts)
+        else:
+            rmsprop_rows_older(W, We, Wv, grad, n, d, window, slots, dz, hist_x, hist_nz, delta, decay, consts)
         return
     flat = grad.reshape(rows * n)
     for r0 in range(0, 4 * d, rows):
