@@ -50,8 +50,9 @@ import numba as nb
 import numpy as np
 
 from rtrlbench.agents import lstm_column, normalisation
-from rtrlbench.agents.base import Learner
+from rtrlbench.learner_interface import Learner
 from rtrlbench.agents.td_lambda import NO_UPDATE, optimizer_code, update_then_accumulate
+from rtrlbench.validation import choice, int_at_least, positive_float, positive_int, step_size, unit_interval
 
 
 #: The released code's RMSProp constants (see :mod:`rtrlbench.agents.td_lambda`).
@@ -82,7 +83,7 @@ class ColumnNetworkLearner(Learner):
     Args:
         n_inputs: size of the observation x_t.
         seed: seeds the initial column weights (all stages are drawn at construction).
-        alpha: step size (> 0).
+        alpha: step size (>= 0; 0 freezes the weights, see :mod:`rtrlbench.validation`).
         lam: trace decay lambda in [0, 1].
         optimizer: "sgd" or "rmsprop" (the released code's update).
         n_features: total number of columns, a multiple of ``features_per_stage``.
@@ -115,24 +116,20 @@ class ColumnNetworkLearner(Learner):
             features_per_stage = n_features
         if steps_per_stage is None:
             steps_per_stage = 1
-        _check_int("seed", seed, minimum=0)
-        _check_int("n_features", n_features)
-        _check_int("features_per_stage", features_per_stage)
-        _check_int("steps_per_stage", steps_per_stage)
+        int_at_least("seed", seed, 0)
+        positive_int("n_features", n_features)
+        positive_int("features_per_stage", features_per_stage)
+        positive_int("steps_per_stage", steps_per_stage)
         if n_features % features_per_stage:
             raise ValueError(f"n_features={n_features} must be a multiple of features_per_stage={features_per_stage}")
-        if not (isinstance(alpha, (int, float)) and math.isfinite(alpha) and alpha > 0):
-            raise ValueError(f"alpha (step size) must be a positive finite number, got {alpha!r}")
-        if not (isinstance(lam, (int, float)) and 0.0 <= lam <= 1.0):
-            raise ValueError(f"lam (trace decay lambda) must lie in [0, 1], got {lam!r}")
-        if not (isinstance(init_scale, (int, float)) and math.isfinite(init_scale) and init_scale > 0):
-            raise ValueError(f"init_scale must be a positive finite number, got {init_scale!r}")
+        step_size(alpha)
+        unit_interval("lam (trace decay lambda)", lam)
+        positive_float("init_scale", init_scale)
         normalisation.check_norm_args(norm_beta, norm_eps)
-        if output_step_size not in OUTPUT_STEP_SIZES:
-            raise ValueError(f"unknown output_step_size {output_step_size!r}; choose one of {sorted(OUTPUT_STEP_SIZES)}")
-        if normalisation_gradient not in NORMALISATION_GRADIENTS:
-            raise ValueError(f"unknown normalisation_gradient {normalisation_gradient!r}; choose 'stop' (statistics "
-                             "are constants in the gradient, as in the paper) or 'exact' (differentiate through them)")
+        choice("output_step_size", output_step_size, OUTPUT_STEP_SIZES)
+        choice("normalisation_gradient", normalisation_gradient, NORMALISATION_GRADIENTS,
+               hint=" ('stop': the statistics are constants in the gradient, as in the paper; 'exact': "
+                    "differentiate through them)")
         self._hp = {
             "alpha": float(alpha), "lam": float(lam), "optimizer": optimizer, "n_features": int(n_features),
             "features_per_stage": int(features_per_stage), "steps_per_stage": int(steps_per_stage),
@@ -303,11 +300,6 @@ class CCNLearner(ColumnNetworkLearner):
     """Constructive-columnar network (default 20 columns, 4 per stage, 10M steps per stage)."""
 
     name = "ccn"
-
-
-def _check_int(name: str, value, minimum: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
 
 
 # --------------------------------------------------------------------------- compiled loop

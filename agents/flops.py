@@ -14,7 +14,7 @@ The paper's budgets: about 4,000 FLOPs per step on trace patterning and 50,000 o
 """
 from __future__ import annotations
 
-from rtrlbench.envs.stream import check_positive_int
+from rtrlbench.validation import positive_int
 
 PAPER_BUDGETS = {"trace": 4_000, "atari": 50_000}
 
@@ -62,7 +62,7 @@ def flops_per_step(name: str, n_inputs: int, **hyperparameters) -> int:
 def tbptt_configs(n_inputs: int, budget: int, truncations=range(1, 51)) -> list[tuple[int, int]]:
     """(truncation k, hidden d) pairs with the largest d whose T-BPTT fits ``budget``
     (truncations where not even one unit fits are left out)."""
-    check_positive_int("n_inputs", n_inputs)
+    positive_int("n_inputs", n_inputs)
     pairs = []
     for k in truncations:
         d = _largest(lambda d: tbptt_flops(n_inputs, d, k), budget, step=1)
@@ -73,7 +73,7 @@ def tbptt_configs(n_inputs: int, budget: int, truncations=range(1, 51)) -> list[
 
 def ccn_configs(n_inputs: int, budget: int, features_per_stage=range(1, 11)) -> list[tuple[int, int]]:
     """(features_per_stage u, n_features) pairs with the largest multiple of u fitting ``budget``."""
-    check_positive_int("n_inputs", n_inputs)
+    positive_int("n_inputs", n_inputs)
     pairs = []
     for u in features_per_stage:
         n = _largest(lambda n: ccn_flops(n_inputs, n, min(u, n)), budget, step=u)

@@ -17,25 +17,22 @@ on its parameters (0 where the floor is active).
 import numba as nb
 import numpy as np
 
+from rtrlbench.validation import choice, positive_float, unit_interval
+
 FLOOR_STD = 0
 FLOOR_VAR = 1
 FLOORS = {"std": FLOOR_STD, "var": FLOOR_VAR}
 
 
 def floor_code(name: str) -> int:
-    try:
-        return FLOORS[name]
-    except KeyError:
-        raise ValueError(f"unknown norm_floor {name!r}; choose 'std' (the paper: max(eps, sigma)) "
-                         "or 'var' (the released code: sqrt(max(eps, var)))") from None
+    return FLOORS[choice("norm_floor", name, FLOORS, hint=" ('std': the paper's max(eps, sigma); 'var': the "
+                                                          "released code's sqrt(max(eps, var)))")]
 
 
 def check_norm_args(beta: float, eps: float) -> None:
-    """Raise ValueError unless 0 <= beta < 1 and eps > 0."""
-    if not 0.0 <= float(beta) < 1.0:
-        raise ValueError(f"norm_beta must lie in [0, 1), got {beta!r}")
-    if not float(eps) > 0.0 or not np.isfinite(eps):
-        raise ValueError(f"norm_eps must be a positive number (the floor of the scale), got {eps!r}")
+    """Raise ValueError unless 0 <= beta < 1 and eps > 0 (finite)."""
+    unit_interval("norm_beta", beta, high_open=True)
+    positive_float("norm_eps (the floor of the scale)", eps)
 
 
 @nb.njit(cache=True, inline="always")

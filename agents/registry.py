@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import inspect
 
-from rtrlbench.agents.base import Learner
+from rtrlbench.learner_interface import Learner
 
 LEARNERS: dict[str, str] = {
     "zero": "rtrlbench.agents.zero:ZeroPredictor",

@@ -23,7 +23,7 @@ Two ways to train it:
       chunk = stream.next_supervised_chunk(50_000)
       outputs = net.train_supervised(chunk.inputs, chunk.targets, chunk.mask)
 
-* **Prediction streams** (the suite's :class:`~rtrlbench.agents.base.Learner` API):
+* **Prediction streams** (the suite's :class:`~rtrlbench.learner_interface.Learner` API):
   TD(lambda) in the order of :mod:`rtrlbench.agents.td_lambda`. The prediction y_t
   (made after x_t) is unit 0's output (``readout="unit"``, W-Z's y(t+1)) or a learned
   linear readout ``v . [y, 1]`` of all units (``readout="linear"``, for returns outside
@@ -39,8 +39,9 @@ from typing import Any
 import numpy as np
 
 from rtrlbench.agents import rtrl_kernels as K
-from rtrlbench.agents.base import Learner
+from rtrlbench.learner_interface import Learner
 from rtrlbench.agents.td_lambda import optimizer_code
+from rtrlbench.validation import choice, non_negative_float, positive_int, step_size, unit_interval
 
 ACTIVATIONS = {"logistic": K.LOGISTIC, "tanh": K.TANH}
 READOUTS = {"unit": K.UNIT, "linear": K.LINEAR}
@@ -49,7 +50,7 @@ READOUTS = {"unit": K.UNIT, "linear": K.LINEAR}
 class RTRL(Learner):
     """Fully recurrent network trained by exact real-time recurrent learning.
 
-    Hyperparameters: ``n_units`` (n), ``alpha`` (step size), ``lam`` (TD lambda, stream
+    Hyperparameters: ``n_units`` (n), ``alpha`` (step size >= 0; 0 freezes the weights), ``lam`` (TD lambda, stream
     API only), ``activation`` ("logistic" or "tanh"), ``teacher_forcing`` (default of
     :meth:`train_supervised`; on streams it needs gamma = 0 and the unit readout),
     ``readout`` ("unit" or "linear"), ``optimizer`` ("sgd" or "rmsprop", stream API),
@@ -64,20 +65,14 @@ class RTRL(Learner):
                  optimizer: str = "sgd", init_scale: float = 0.1, bias: bool = True,
                  epoch_length: int | None = None, seed: int = 0) -> None:
         super().__init__(n_inputs)
-        if isinstance(n_units, bool) or not isinstance(n_units, (int, np.integer)) or n_units < 1:
-            raise ValueError(f"n_units must be a positive integer, got {n_units!r}")
-        if not np.isfinite(alpha) or alpha < 0:
-            raise ValueError(f"alpha must be a finite step size >= 0, got {alpha!r}")
-        if not 0.0 <= lam <= 1.0:
-            raise ValueError(f"lam must lie in [0, 1], got {lam!r}")
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)}")
-        if readout not in READOUTS:
-            raise ValueError(f"unknown readout {readout!r}; choose one of {sorted(READOUTS)}")
+        positive_int("n_units", n_units)
+        step_size(alpha)
+        unit_interval("lam", lam)
+        choice("activation", activation, ACTIVATIONS)
+        choice("readout", readout, READOUTS)
         if teacher_forcing and readout != "unit":
             raise ValueError("teacher_forcing replaces unit 0 by its target, so it needs readout='unit'")
-        if not np.isfinite(init_scale) or init_scale < 0:
-            raise ValueError(f"init_scale must be >= 0, got {init_scale!r}")
+        non_negative_float("init_scale", init_scale)
         _check_epoch_length(epoch_length)
         self.n_units = int(n_units)
         self.alpha, self.lam = float(alpha), float(lam)
@@ -223,7 +218,5 @@ class RTRL(Learner):
 
 
 def _check_epoch_length(epoch_length) -> None:
-    if epoch_length is not None and (
-        isinstance(epoch_length, bool) or not isinstance(epoch_length, (int, np.integer)) or epoch_length < 1
-    ):
-        raise ValueError(f"epoch_length must be None (real-time RTRL) or a positive integer, got {epoch_length!r}")
+    if epoch_length is not None:
+        positive_int("epoch_length (None: real-time RTRL)", epoch_length)

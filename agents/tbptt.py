@@ -39,9 +39,9 @@ from typing import Any
 import numpy as np
 
 from rtrlbench.agents import tbptt_kernels as kernels
-from rtrlbench.agents.base import Learner
+from rtrlbench.learner_interface import Learner
 from rtrlbench.agents.td_lambda import optimizer_code
-from rtrlbench.envs.stream import check_positive_int
+from rtrlbench.validation import choice, positive_float, positive_int, step_size, unit_interval
 
 #: Float types the learner can compute in (``dtype`` hyperparameter).
 DTYPES = ("float32", "float64")
@@ -56,7 +56,7 @@ class TBPTTLearner(Learner):
     Args:
         n_inputs: observation size n.
         seed: initial weights.
-        alpha: step size (> 0).
+        alpha: step size (>= 0; 0 freezes the weights, see :mod:`rtrlbench.validation`).
         lam: trace decay lambda in [0, 1].
         optimizer: ``"rmsprop"`` (the authors' update) or ``"sgd"``.
         n_hidden: LSTM hidden units d (>= 1).
@@ -71,18 +71,11 @@ class TBPTTLearner(Learner):
                  optimizer: str = "rmsprop", n_hidden: int = 2, truncation: int = 30, beta2: float = 0.9999,
                  eps: float = 1e-8, dtype: str = "float64") -> None:
         super().__init__(n_inputs)
-        check_positive_int("n_hidden", n_hidden)
-        check_positive_int("truncation", truncation)
-        if not (isinstance(alpha, (int, float, np.floating)) and math.isfinite(alpha) and alpha > 0):
-            raise ValueError(f"alpha (step size) must be a positive finite number, got {alpha!r}")
-        if not (isinstance(lam, (int, float, np.floating)) and 0.0 <= lam <= 1.0):
-            raise ValueError(f"lam (trace decay lambda) must lie in [0, 1], got {lam!r}")
-        if not (isinstance(beta2, (int, float, np.floating)) and 0.0 <= beta2 < 1.0):
-            raise ValueError(f"beta2 (RMSProp decay) must lie in [0, 1), got {beta2!r}")
-        if not (isinstance(eps, (int, float, np.floating)) and math.isfinite(eps) and eps > 0):
-            raise ValueError(f"eps (RMSProp offset) must be a positive finite number, got {eps!r}")
-        if not isinstance(dtype, str) or dtype not in DTYPES:
-            raise ValueError(f"dtype must be one of {list(DTYPES)}, got {dtype!r}")
+        n_hidden, truncation = positive_int("n_hidden", n_hidden), positive_int("truncation", truncation)
+        alpha, lam = step_size(alpha), unit_interval("lam (trace decay lambda)", lam)
+        beta2 = unit_interval("beta2 (RMSProp decay)", beta2, high_open=True)
+        eps = positive_float("eps (RMSProp offset)", eps)
+        dtype = choice("dtype", dtype, DTYPES)
         self._optimizer = optimizer_code(optimizer)
         self.seed, self.alpha, self.lam, self.optimizer = seed, float(alpha), float(lam), optimizer
         self.n_hidden, self.truncation = int(n_hidden), int(truncation)

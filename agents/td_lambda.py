@@ -28,6 +28,8 @@ step of a stream, which has no TD error yet).
 import numba as nb
 import numpy as np
 
+from rtrlbench.validation import choice
+
 NO_UPDATE = -1
 SGD = 0
 RMSPROP = 1
@@ -35,10 +37,7 @@ OPTIMIZERS = {"sgd": SGD, "rmsprop": RMSPROP}
 
 
 def optimizer_code(name: str) -> int:
-    try:
-        return OPTIMIZERS[name]
-    except KeyError:
-        raise ValueError(f"unknown optimizer {name!r}; choose one of {sorted(OPTIMIZERS)}") from None
+    return OPTIMIZERS[choice("optimizer", name, OPTIMIZERS)]
 
 
 @nb.njit(cache=True)

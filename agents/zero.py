@@ -1,7 +1,7 @@
 """The zero predictor: y_t = 0 always. Its return error is the ceiling a learner must beat."""
 import numpy as np
 
-from rtrlbench.agents.base import Learner
+from rtrlbench.learner_interface import Learner
 
 
 class ZeroPredictor(Learner):

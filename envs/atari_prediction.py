@@ -10,6 +10,7 @@ import numba as nb
 import numpy as np
 
 from rtrlbench.envs.stream import PredictionEnv, Stream, StreamChunk
+from rtrlbench.validation import choice, unit_interval
 
 N_PIXELS = 256
 N_ACTION_SLOTS = 18
@@ -179,10 +180,8 @@ class AtariPredictionEnv(PredictionEnv):
 
         super().__init__()
         self.game = check_game(game)
-        if not 0.0 <= float(gamma) <= 1.0:
-            raise ValueError(f"gamma must lie in [0, 1], got {gamma!r}")
-        if unfinished_episode not in ("drop", "keep"):
-            raise ValueError(f"unfinished_episode must be 'drop' or 'keep', got {unfinished_episode!r}")
+        unit_interval("gamma", gamma)
+        choice("unfinished_episode", unfinished_episode, ("drop", "keep"))
         self.gamma = float(gamma)
         self.data_dir = data_dir
         self.unfinished_episode = unfinished_episode

@@ -28,6 +28,8 @@ from typing import Iterator, NamedTuple
 import gymnasium as gym
 import numpy as np
 
+from rtrlbench.validation import positive_int
+
 #: Steps the per-step API generates at a time behind the scenes.
 _STEP_BUFFER = 1024
 
@@ -59,7 +61,7 @@ class Stream(abc.ABC):
 
     def chunks(self, num_steps: int, chunk_size: int = 65_536) -> Iterator[StreamChunk]:
         """The next ``num_steps`` steps, as chunks of at most ``chunk_size`` steps."""
-        check_positive_int("chunk_size", chunk_size)
+        positive_int("chunk_size", chunk_size)
         done = 0
         while done < num_steps:
             size = min(chunk_size, num_steps - done)
@@ -122,8 +124,3 @@ class PredictionEnv(gym.Env, abc.ABC):
         buffer = self._buffer
         return buffer.obs[i], float(buffer.cumulant[i]), float(buffer.gamma[i])
 
-
-def check_positive_int(name: str, value) -> None:
-    """Raise ValueError unless ``value`` is an integer >= 1."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from rtrlbench.agents.base import Learner
+from rtrlbench.learner_interface import Learner
 
 
 def _uniform_pmf(low: int, high: int, size: int) -> np.ndarray:

@@ -9,7 +9,8 @@ import numba as nb
 import numpy as np
 
 from rtrlbench.envs import _rng
-from rtrlbench.envs.stream import PredictionEnv, Stream, StreamChunk, check_positive_int
+from rtrlbench.envs.stream import PredictionEnv, Stream, StreamChunk
+from rtrlbench.validation import int_at_least, positive_int, probability, unit_interval
 
 #: The variant of the authors' released C++ code (see ``reference-notes.md``): ISI 24-36 and
 #: 5 distractors on with probabilities 1/10 ... 1/50. ``gym.make("TracePatterning-v0", **RELEASED_CODE_KWARGS)``.
@@ -49,24 +50,20 @@ class TraceTaskSpec:
 
 def make_spec(n_cs, n_active, n_activating, isi, iti, distractor_probs, us_noise, gamma) -> TraceTaskSpec:
     """Check every argument and name the fix when one is wrong."""
-    check_positive_int("n_cs", n_cs)
-    check_positive_int("n_active", n_active)
+    positive_int("n_cs", n_cs)
+    positive_int("n_active", n_active)
     if n_active > n_cs:
         raise ValueError(f"n_active={n_active} cannot exceed n_cs={n_cs} (more active bits than CS bits)")
     if n_cs > 20:
         raise ValueError(f"n_cs={n_cs} is too large (at most 20 CS bits)")
     n_patterns = len(list(itertools.combinations(range(n_cs), n_active)))
-    if isinstance(n_activating, bool) or not isinstance(n_activating, (int, np.integer)) or not 0 <= n_activating <= n_patterns:
-        raise ValueError(f"n_activating must be an integer in [0, {n_patterns}] (the number of patterns), got {n_activating!r}")
+    if int_at_least("n_activating", n_activating, 0) > n_patterns:
+        raise ValueError(f"n_activating must be at most {n_patterns} (the number of patterns), got {n_activating!r}")
     isi = _interval("isi", isi, minimum=1)
     iti = _interval("iti", iti, minimum=1)
-    probs = tuple(float(p) for p in distractor_probs)
-    if any(not 0.0 <= p <= 1.0 for p in probs):
-        raise ValueError(f"distractor_probs must each lie in [0, 1], got {probs}")
-    if not 0.0 <= float(us_noise) <= 1.0:
-        raise ValueError(f"us_noise is a probability and must lie in [0, 1], got {us_noise!r}")
-    if not 0.0 <= float(gamma) <= 1.0:
-        raise ValueError(f"gamma must lie in [0, 1], got {gamma!r}")
+    probs = tuple(probability(f"distractor_probs[{i}]", p) for i, p in enumerate(distractor_probs))
+    probability("us_noise", us_noise)
+    unit_interval("gamma", gamma)
     if float(gamma) == 1.0:
         raise ValueError("gamma=1 makes the return of this never-ending stream infinite; use gamma < 1")
     return TraceTaskSpec(int(n_cs), int(n_active), int(n_activating), isi, iti, probs, float(us_noise), float(gamma))

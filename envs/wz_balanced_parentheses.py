@@ -26,8 +26,8 @@ import numba as nb
 import numpy as np
 
 from rtrlbench.envs import _rng
-from rtrlbench.envs.stream import check_positive_int
 from rtrlbench.envs.wz_supervised import SupervisedEnv, SupervisedStream
+from rtrlbench.validation import positive_int, probability
 
 OPEN, CLOSE, CROSSED, BLANK = 0, 1, 2, 3
 SYMBOLS = "()X_"
@@ -170,14 +170,13 @@ class BalancedParenthesesEnv(SupervisedEnv):
     """
 
     def __init__(self, min_len: int = 1, max_len: int = 10, balanced_prob: float = 0.5) -> None:
-        check_positive_int("min_len", min_len)
-        check_positive_int("max_len", max_len)
+        positive_int("min_len", min_len)
+        positive_int("max_len", max_len)
         if min_len > max_len:
             raise ValueError(f"min_len={min_len} > max_len={max_len}; write the range as min_len <= max_len")
         if max_len < 2 and balanced_prob > 0:
             raise ValueError("balanced strings need max_len >= 2; raise max_len or set balanced_prob=0")
-        if not 0.0 <= float(balanced_prob) <= 1.0:
-            raise ValueError(f"balanced_prob is a probability in [0, 1], got {balanced_prob!r}")
+        probability("balanced_prob", balanced_prob)
         super().__init__(BalancedParenthesesStream.obs_dim)
         self.min_len, self.max_len, self.balanced_prob = int(min_len), int(max_len), float(balanced_prob)
 

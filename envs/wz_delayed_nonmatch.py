@@ -5,8 +5,8 @@ import numba as nb
 import numpy as np
 
 from rtrlbench.envs import _rng
-from rtrlbench.envs.stream import check_positive_int
 from rtrlbench.envs.wz_supervised import SupervisedEnv, SupervisedStream
+from rtrlbench.validation import positive_int, unit_interval
 
 
 class DelayedNonmatchStream(SupervisedStream):
@@ -77,9 +77,8 @@ class DelayedNonmatchEnv(SupervisedEnv):
     """
 
     def __init__(self, cue_prob: float = 0.5, delay: int = 2) -> None:
-        if not 0.0 < float(cue_prob) <= 1.0:
-            raise ValueError(f"cue_prob is a probability in (0, 1], got {cue_prob!r}")
-        check_positive_int("delay", delay)
+        unit_interval("cue_prob", cue_prob, low_open=True)
+        positive_int("delay", delay)
         super().__init__(DelayedNonmatchStream.obs_dim)
         self.cue_prob, self.delay = float(cue_prob), int(delay)
 

@@ -6,6 +6,7 @@ import numpy as np
 
 from rtrlbench.envs import _rng
 from rtrlbench.envs.wz_supervised import SupervisedEnv, SupervisedStream
+from rtrlbench.validation import choice, positive_float
 
 #: variant -> (the paper's network size, one period of the binary target or None for the sine)
 VARIANTS = {"alternating": (1, (0.0, 1.0)), "double": (2, (0.0, 0.0, 1.0, 1.0)), "sine": (2, None)}
@@ -79,11 +80,10 @@ class OscillationEnv(SupervisedEnv):
     """
 
     def __init__(self, variant: str = "alternating", period: float = 25.0, amplitude: float = 0.4) -> None:
-        if variant not in VARIANTS:
-            raise ValueError(f"unknown variant {variant!r}; choose one of {sorted(VARIANTS)}")
-        if not float(period) > 2.0:
+        choice("variant", variant, VARIANTS)
+        if not positive_float("period", period) > 2.0:
             raise ValueError(f"period must be more than 2 steps, got {period!r}")
-        if not 0.0 < float(amplitude) <= 0.5:
+        if not 0.0 < positive_float("amplitude", amplitude) <= 0.5:
             raise ValueError(f"amplitude must lie in (0, 0.5] so that the target stays in [0, 1], got {amplitude!r}")
         super().__init__(OscillationStream.obs_dim)
         self.variant, self.period, self.amplitude = variant, float(period), float(amplitude)

@@ -5,8 +5,8 @@ import numba as nb
 import numpy as np
 
 from rtrlbench.envs import _rng
-from rtrlbench.envs.stream import check_positive_int
 from rtrlbench.envs.wz_supervised import SupervisedEnv, SupervisedStream
+from rtrlbench.validation import positive_int
 
 
 class PipelinedXORStream(SupervisedStream):
@@ -75,7 +75,7 @@ class PipelinedXOREnv(SupervisedEnv):
     """
 
     def __init__(self, delay: int = 2) -> None:
-        check_positive_int("delay", delay)
+        positive_int("delay", delay)
         super().__init__(PipelinedXORStream.obs_dim)
         self.delay = int(delay)
 

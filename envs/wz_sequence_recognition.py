@@ -6,6 +6,7 @@ import numpy as np
 
 from rtrlbench.envs import _rng
 from rtrlbench.envs.wz_supervised import SupervisedEnv, SupervisedStream
+from rtrlbench.validation import int_at_least
 
 
 class SequenceRecognitionStream(SupervisedStream):
@@ -70,8 +71,7 @@ class SequenceRecognitionEnv(SupervisedEnv):
     """
 
     def __init__(self, n_lines: int = 4) -> None:
-        if isinstance(n_lines, bool) or not isinstance(n_lines, (int, np.integer)) or n_lines < 2:
-            raise ValueError(f"n_lines must be an integer >= 2 (the a and b lines), got {n_lines!r}")
+        int_at_least("n_lines (the a and b lines, then distractors)", n_lines, 2)
         super().__init__(int(n_lines))
         self.n_lines = int(n_lines)
 

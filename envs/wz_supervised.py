@@ -19,7 +19,8 @@ import gymnasium as gym
 import numpy as np
 
 from rtrlbench.envs import _rng
-from rtrlbench.envs.stream import _STEP_BUFFER, PredictionEnv, Stream, StreamChunk, check_positive_int
+from rtrlbench.envs.stream import _STEP_BUFFER, PredictionEnv, Stream, StreamChunk
+from rtrlbench.validation import positive_int
 
 
 class SupervisedChunk(NamedTuple):
@@ -59,7 +60,7 @@ class SupervisedStream(Stream):
 
     def next_supervised_chunk(self, num_steps: int) -> SupervisedChunk:
         """The next ``num_steps`` rows ``(x(t), d(t), mask(t))``."""
-        check_positive_int("num_steps", num_steps)
+        positive_int("num_steps", num_steps)
         inputs = np.zeros((num_steps, self.obs_dim), dtype=np.float32)
         targets = np.zeros((num_steps, self.n_targets))
         mask = np.zeros((num_steps, self.n_targets), dtype=np.bool_)

@@ -5,7 +5,7 @@ import argparse
 import json
 from pathlib import Path
 
-from rtrlbench.cli import parse_json_object
+from rtrlbench.validation import json_object
 
 
 def register(subparsers) -> None:
@@ -117,7 +117,7 @@ def make_submission_command(args) -> int:
     document = records_to_submission(
         find_records(args.records), name=args.name, description=args.description, code_url=args.code_url,
         commit=args.commit, contact=args.contact, hardware=args.hardware, learner=args.learner,
-        hyperparameters=parse_json_object(args.hparams, "--hparams"), steps=args.steps)
+        hyperparameters=json_object(args.hparams, "--hparams"), steps=args.steps)
     path = write_json(args.output, document)
     envs = ", ".join(r["env_id"] for r in document["results"])
     print(f"wrote {path} ({envs}); check it with `rtrlbench leaderboard submit {path} --dry-run`")

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import sys
 
 #: Modules with ``register(subparsers)``; each adds one or more subcommands.
@@ -30,17 +29,6 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError, KeyError, RuntimeError) as error:
         print(f"rtrlbench {args.command}: error: {error}", file=sys.stderr)
         return 2
-
-
-def parse_json_object(text: str, what: str) -> dict:
-    """Parse a JSON object given on the command line, naming the option when it is not one."""
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{what} must be a JSON object, e.g. '{{\"alpha\": 0.001}}': {error}") from None
-    if not isinstance(value, dict):
-        raise ValueError(f"{what} must be a JSON object, got {text!r}")
-    return value
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from rtrlbench.cli import parse_json_object
+from rtrlbench.validation import json_object
 
 
 def register(subparsers) -> None:
@@ -49,8 +49,8 @@ def run_command(args) -> int:
     from rtrlbench.run import run
 
     record = run(args.env_id, args.learner, args.steps, args.seed,
-                 env_kwargs=parse_json_object(args.env_kwargs, "--env-kwargs"),
-                 hyperparameters=parse_json_object(args.hparams, "--hparams"),
+                 env_kwargs=json_object(args.env_kwargs, "--env-kwargs"),
+                 hyperparameters=json_object(args.hparams, "--hparams"),
                  final_window=args.final_window, progress=not args.no_progress, out_dir=args.out)
     print(f"{args.learner} on {args.env_id}, seed {args.seed}, {args.steps:,} steps: "
           f"return error (MSRE, last {record['final_window']:,} steps) = {record['final_msre']:.6g} "

@@ -14,11 +14,11 @@ import numpy as np
 from tqdm import tqdm
 
 import rtrlbench
-from rtrlbench.agents.base import Learner
+from rtrlbench.learner_interface import Learner
 from rtrlbench.agents.registry import make_learner
 from rtrlbench.atomic import write_json
-from rtrlbench.envs.stream import check_positive_int
 from rtrlbench.leaderboard.return_error import ReturnErrorTracker
+from rtrlbench.validation import positive_int
 
 #: Extra stream steps read past the last prediction so that every scored return is complete
 #: (their weight is gamma^LOOKAHEAD: 0.98^2000 < 1e-17).
@@ -59,11 +59,11 @@ def run(env_id: str, learner: str, steps: int, seed: int = 0, *, env_kwargs: dic
     error per block of ``curve_window`` steps). With ``out_dir`` it is also written
     there as JSON (atomically), and the path is in ``record["path"]``.
     """
-    check_positive_int("steps", steps)
+    positive_int("steps", steps)
     env = make_env(env_id, env_kwargs)
     stream = env.stream(seed)
     chunk_size = chunk_size or default_chunk_size(stream.obs_dim)
-    check_positive_int("chunk_size", chunk_size)
+    positive_int("chunk_size", chunk_size)
     agent = build_learner(learner, stream, seed, hyperparameters)
     final_window = min(final_window or getattr(env, "scoring_window", 100_000), steps)
     curve_window = curve_window or max(1, steps // 100)

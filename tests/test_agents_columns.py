@@ -313,7 +313,7 @@ def test_hyperparameters_rebuild_the_learner_and_defaults_follow_table_1():
 
 
 @pytest.mark.parametrize("bad, match", [
-    (dict(alpha=0.0), "alpha"), (dict(alpha=-1e-3), "alpha"), (dict(alpha=float("nan")), "alpha"),
+    (dict(alpha=-1e-3), "alpha"), (dict(alpha=float("nan")), "alpha"),
     (dict(lam=1.5), "lam"), (dict(lam=-0.1), "lam"),
     (dict(features_per_stage=0), "features_per_stage"), (dict(n_features=0), "n_features"),
     (dict(n_features=10, features_per_stage=4), "multiple"), (dict(steps_per_stage=0), "steps_per_stage"),

@@ -348,7 +348,7 @@ def test_restart_forgets_the_stream_not_the_weights():
 
 
 @pytest.mark.parametrize("bad,match", [
-    ({"alpha": 0.0}, "alpha"), ({"alpha": -1e-3}, "alpha"), ({"alpha": float("nan")}, "alpha"),
+    ({"alpha": -1e-3}, "alpha"), ({"alpha": float("nan")}, "alpha"),
     ({"lam": -0.1}, "lam"), ({"lam": 1.5}, "lam"), ({"truncation": 0}, "truncation"),
     ({"truncation": 2.5}, "truncation"), ({"n_hidden": 0}, "n_hidden"), ({"optimizer": "adam"}, "optimizer"),
     ({"beta2": 1.0}, "beta2"), ({"eps": 0.0}, "eps"),

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from rtrlbench.agents import registry
-from rtrlbench.agents.base import Learner
+from rtrlbench.learner_interface import Learner
 from rtrlbench.benchmarks import plots
 from rtrlbench.benchmarks.experiments import analyses
 from rtrlbench.benchmarks.experiments.base import Experiment, Method

@@ -78,7 +78,7 @@ def test_budget_scales_steps_per_stage_and_reuses_tuning_seeds():
     final = exp.final_runs(budget, {"CCN": {"alpha": 0.1, "steps_per_stage": 200}, "Zero": {}})
     assert [s.seed for s in final["CCN"]] == [0, 1, 2]
     assert {s.run_id for s in final["CCN"]} <= {s.run_id for s in tuning}  # winner's tuning runs are reused
-    with pytest.raises(ValueError, match="seeds must be at least 1"):
+    with pytest.raises(ValueError, match="seeds must be a positive integer"):
         exp.budget(seeds=0)
 
 

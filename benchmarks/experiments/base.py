@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from rtrlbench.sweep_runs import DEFAULT_KIND, RunSpec, grid_points
+from rtrlbench.validation import positive_int
 
 
 @dataclass(frozen=True)
@@ -96,10 +97,9 @@ class Experiment:
         seeds = self.seeds if seeds is None else seeds
         tune_seeds = min(self.tune_seeds if tune_seeds is None else tune_seeds, seeds)
         for name, value in (("steps", steps), ("seeds", seeds), ("tune_seeds", tune_seeds)):
-            if value < 1:
-                raise ValueError(f"{name} must be at least 1, got {value}")
-        if games is not None and games < 1:
-            raise ValueError(f"games must be at least 1, got {games}")
+            positive_int(name, value)
+        if games is not None:
+            positive_int("games", games)
         return Budget(steps, seeds, tune_seeds, games)
 
     def env_ids(self, budget: Budget) -> list[str]:

@@ -1,4 +1,5 @@
-"""The learner interface every reference learner (and a user's own) follows.
+"""The learner interface every reference learner (and a user's own) follows; it sits below
+both envs (whose oracles are learners) and agents, so that neither imports the other.
 
 A learner reads a stream ``(x_t, c_t, gamma_t)`` (see :mod:`rtrlbench.envs.stream`)
 and makes one prediction ``y_t`` of the return ``G_t`` per step:
@@ -18,6 +19,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from rtrlbench.validation import positive_int
+
 
 class Learner(abc.ABC):
     """Online predictor of the discounted return of a stream's cumulant."""
@@ -26,9 +29,7 @@ class Learner(abc.ABC):
     name: ClassVar[str] = ""
 
     def __init__(self, n_inputs: int) -> None:
-        if isinstance(n_inputs, bool) or not isinstance(n_inputs, (int, np.integer)) or n_inputs < 1:
-            raise ValueError(f"n_inputs must be a positive integer, got {n_inputs!r}")
-        self.n_inputs = int(n_inputs)
+        self.n_inputs = positive_int("n_inputs", n_inputs)
         self.started = False
 
     # ----------------------------------------------------------------- public API
