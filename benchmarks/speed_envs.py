@@ -17,7 +17,7 @@ import numpy as np
 
 import rtrlbench  # noqa: F401
 from rtrlbench.envs.registration import listed_envs
-from rtrlbench.leaderboard.return_error import discounted_returns
+from rtrlbench.evaluation.return_error import discounted_returns
 
 CHUNK = 65_536
 

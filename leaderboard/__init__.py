@@ -1,6 +1,6 @@
-"""Scoring and the public leaderboard (``rtrlbench leaderboard ...``).
+"""The public leaderboard (``rtrlbench leaderboard ...``); scoring a stream is
+:mod:`rtrlbench.evaluation`, below it.
 
-* :mod:`.return_error` - exact returns and streaming MSRE; :mod:`.recorder` - score your own loop.
 * :mod:`.env_identity` - env version and dataset checksum; :mod:`.references` - reference T-BPTT numbers.
 * :mod:`.submission` (+ ``submission.schema.json``) - read and check a submission; :mod:`.scoring`,
   :mod:`.stats` - normalised errors and their aggregates; :mod:`.flops` - FLOPs of the suite's learners.

@@ -17,7 +17,7 @@ import rtrlbench
 from rtrlbench.learner_interface import Learner
 from rtrlbench.agents.registry import make_learner
 from rtrlbench.atomic import write_json
-from rtrlbench.leaderboard.return_error import ReturnErrorTracker
+from rtrlbench.evaluation.return_error import ReturnErrorTracker
 from rtrlbench.validation import positive_int
 
 #: Extra stream steps read past the last prediction so that every scored return is complete

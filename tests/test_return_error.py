@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import rtrlbench  # noqa: F401
-from rtrlbench.leaderboard.recorder import PredictionRecorder, RecordReturnError
-from rtrlbench.leaderboard.return_error import ReturnErrorTracker, discounted_returns, msre
+from rtrlbench.evaluation.prediction_recorder import PredictionRecorder, RecordReturnError
+from rtrlbench.evaluation.return_error import ReturnErrorTracker, discounted_returns, msre
 
 
 def brute_force_returns(cumulant, gamma):

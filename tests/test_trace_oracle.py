@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import rtrlbench  # noqa: F401
-from rtrlbench.leaderboard.return_error import discounted_returns
+from rtrlbench.evaluation.return_error import discounted_returns
 from rtrlbench.run import run
 
 

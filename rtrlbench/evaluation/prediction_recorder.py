@@ -25,7 +25,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
-from rtrlbench.leaderboard.return_error import ReturnErrorTracker
+from rtrlbench.evaluation.return_error import ReturnErrorTracker
 
 _BUFFER = 4096
 
