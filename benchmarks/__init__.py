@@ -1,1 +1,3 @@
-"""The paper's experiments, sweeps, speed benchmarks and plots."""
+"""Benchmarks, by job: :mod:`.speed` (speed and memory measurements), :mod:`.reproductions`
+(paper reproductions run as scripts) and :mod:`.experiments` (the sweep experiment definitions
+and their figures)."""

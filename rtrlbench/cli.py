@@ -9,7 +9,7 @@ import sys
 COMMAND_MODULES = [
     "rtrlbench.commands",
     "rtrlbench.data_tools.cli",
-    "rtrlbench.sweep_cli",
+    "rtrlbench.sweep.sweep_commands",
     "rtrlbench.leaderboard.commands",
 ]
 

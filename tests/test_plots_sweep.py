@@ -10,12 +10,12 @@ import pytest
 
 from rtrlbench.agents import registry
 from rtrlbench.learner_interface import Learner
-from rtrlbench.benchmarks import plots
+from rtrlbench.benchmarks.experiments import experiment_plots as plots
 from rtrlbench.benchmarks.experiments import analyses
-from rtrlbench.benchmarks.experiments.base import Experiment, Method
-from rtrlbench.sweep import collect, sweep
-from rtrlbench.sweep_engine import DaskEngine
-from rtrlbench.sweep_store import ResultStore
+from rtrlbench.sweep.experiment_definition import Experiment, Method
+from rtrlbench.sweep.tune_and_rerun import collect, sweep
+from rtrlbench.sweep.dask_engine import DaskEngine
+from rtrlbench.sweep.result_store import ResultStore
 
 pytest.importorskip("distributed")
 

@@ -6,7 +6,7 @@ import pytest
 
 from rtrlbench.agents.registry import make_learner
 from rtrlbench.agents.rtrl import RTRL
-from rtrlbench.benchmarks.williams_zipser import TASKS, train_to_criterion
+from rtrlbench.benchmarks.reproductions.wz_reproduction import TASKS, train_to_criterion
 from rtrlbench.envs.trace_patterning import TraceTaskEnv
 from rtrlbench.envs.wz_oscillation import OscillationEnv
 from rtrlbench.envs.wz_pipelined_xor import PipelinedXOREnv

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from rtrlbench.agents.registry import make_learner
-from rtrlbench.benchmarks import speed_learners
+from rtrlbench.benchmarks.speed import speed_learners
 
 
 @pytest.mark.parametrize("learner, hp", [("tbptt", {"truncation": 3, "n_hidden": 2}), ("columnar", {"n_features": 2})])

@@ -15,9 +15,9 @@ import time
 import pytest
 
 from rtrlbench.cli import main
-from rtrlbench.sweep_engine import DaskEngine, execute
-from rtrlbench.sweep_runs import RunSpec
-from rtrlbench.sweep_store import ResultStore
+from rtrlbench.sweep.dask_engine import DaskEngine, execute
+from rtrlbench.sweep.run_spec import RunSpec
+from rtrlbench.sweep.result_store import ResultStore
 
 pytest.importorskip("distributed")
 

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 import rtrlbench
-from rtrlbench.benchmarks.experiments import EXPERIMENTS, get_experiment
-from rtrlbench.benchmarks.experiments.base import Experiment, Method
-from rtrlbench.sweep import select
-from rtrlbench.sweep_runs import RunSpec, grid_points, unavailable_reason
-from rtrlbench.sweep_store import ResultStore
+from rtrlbench.sweep.sweep_registry import experiment_names, get_experiment
+from rtrlbench.sweep.experiment_definition import Experiment, Method
+from rtrlbench.sweep.tune_and_rerun import select
+from rtrlbench.sweep.run_spec import RunSpec, grid_points, unavailable_reason
+from rtrlbench.sweep.result_store import ResultStore
 
 
 def spec(**changes):
@@ -83,7 +83,7 @@ def test_budget_scales_steps_per_stage_and_reuses_tuning_seeds():
 
 
 def test_every_registered_experiment_expands_at_paper_budget():
-    for name in EXPERIMENTS:
+    for name in experiment_names():
         exp = get_experiment(name)
         budget = exp.budget(games=2)
         assert exp.name == name and budget.steps == exp.steps
@@ -112,7 +112,7 @@ def test_store_writes_whole_records_and_lists_missing(tmp_path):
 
 
 def test_result_from_another_package_version_is_refused(tmp_path):
-    from rtrlbench.sweep_engine import DaskEngine, RunReport
+    from rtrlbench.sweep.dask_engine import DaskEngine, RunReport
 
     store, report, s = ResultStore(tmp_path), RunReport(), spec()
     engine = DaskEngine()  # connects lazily: no cluster is started here
@@ -128,6 +128,6 @@ def test_cli_lists_experiments(capsys):
 
     assert main(["experiments"]) == 0
     out = capsys.readouterr().out
-    assert all(name in out for name in EXPERIMENTS) and "50,000,000 steps, 30 seeds" in out
+    assert all(name in out for name in experiment_names()) and "50,000,000 steps, 30 seeds" in out
     assert main(["sweep", "nope", "--store", "x"]) == 2
     assert "unknown experiment 'nope'" in capsys.readouterr().err

@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 
 import rtrlbench
-from rtrlbench.benchmarks import williams_zipser as wz
-from rtrlbench.benchmarks.experiments import get_experiment
-from rtrlbench.benchmarks.experiments.base import Experiment, Method
-from rtrlbench.benchmarks.experiments.williams_zipser import analyse, task_method
-from rtrlbench.sweep import collect, sweep
-from rtrlbench.sweep_engine import DaskEngine
-from rtrlbench.sweep_runs import RunSpec, unavailable_reason
-from rtrlbench.sweep_store import ResultStore
+from rtrlbench.benchmarks.reproductions import wz_reproduction as wz
+from rtrlbench.sweep.sweep_registry import get_experiment
+from rtrlbench.sweep.experiment_definition import Experiment, Method
+from rtrlbench.benchmarks.experiments.wz_experiments import analyse, task_method
+from rtrlbench.sweep.tune_and_rerun import collect, sweep
+from rtrlbench.sweep.dask_engine import DaskEngine
+from rtrlbench.sweep.run_spec import RunSpec, unavailable_reason
+from rtrlbench.sweep.result_store import ResultStore
 
 pytest.importorskip("distributed")
 

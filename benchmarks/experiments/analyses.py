@@ -1,10 +1,10 @@
-"""Analyses shared by experiments: stored runs -> numbers (:mod:`rtrlbench.sweep_analysis`) -> figures."""
+"""Analyses shared by experiments: stored runs -> numbers (:mod:`rtrlbench.sweep.result_analysis`) -> figures."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from rtrlbench.benchmarks import plots
-from rtrlbench.sweep_analysis import curve_stats, method_summary, normalised_errors
+from rtrlbench.benchmarks.experiments import experiment_plots
+from rtrlbench.sweep.result_analysis import curve_stats, method_summary, normalised_errors
 
 
 def _with_runs(results) -> dict:
@@ -24,7 +24,7 @@ def learning_curves(results, out_dir: Path) -> list[Path]:
         curves = {label: curve_stats([r for r in recs if r["spec"]["env_id"] == env_id])
                   for label, recs in records.items() if any(r["spec"]["env_id"] == env_id for r in recs)}
         suffix = "" if len(envs) == 1 else "_" + env_id.replace("/", "_")
-        paths += plots.learning_curves(curves, Path(out_dir) / f"{results.experiment.name}{suffix}",
+        paths += experiment_plots.learning_curves(curves, Path(out_dir) / f"{results.experiment.name}{suffix}",
                                        title=results.experiment.title + ("" if len(envs) == 1 else f"\n{env_id}"))
     return paths
 
@@ -35,11 +35,11 @@ def per_game_and_summary(baseline: str, compared: str):
     def analyse(results, out_dir: Path) -> list[Path]:
         normalised = normalised_errors(_with_runs(results), baseline)
         name = results.experiment.name
-        paths = plots.normalised_bars(normalised, [compared, baseline], Path(out_dir) / f"{name}_per_game",
+        paths = experiment_plots.normalised_bars(normalised, [compared, baseline], Path(out_dir) / f"{name}_per_game",
                                       title=f"{compared} vs {baseline}: error relative to {baseline}")
         summary = method_summary(normalised)
         order = [m.label for m in results.experiment.methods if m.label in summary]
-        paths += plots.method_summary({label: summary[label] for label in order}, Path(out_dir) / f"{name}_summary",
+        paths += experiment_plots.method_summary({label: summary[label] for label in order}, Path(out_dir) / f"{name}_summary",
                                       title=f"error relative to {baseline}, averaged over games")
         return paths
 
@@ -56,7 +56,7 @@ def sensitivity(baseline: str, panels: dict[str, dict[str, float]]):
             labels = [label for label in xs if label in summary]
             data[name] = {"x": [xs[label] for label in labels], "labels": labels,
                           "mean": [summary[label][0] for label in labels], "sem": [summary[label][1] for label in labels]}
-        return plots.sensitivity(data, Path(out_dir) / results.experiment.name,
+        return experiment_plots.sensitivity(data, Path(out_dir) / results.experiment.name,
                                  title=f"{results.experiment.title} (relative to {baseline})")
 
     return analyse

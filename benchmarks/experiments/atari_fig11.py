@@ -3,7 +3,7 @@
 Errors are relative to T-BPTT 8:8 (the configuration both panels share) and averaged over games.
 """
 from rtrlbench.benchmarks.experiments import analyses, paper
-from rtrlbench.benchmarks.experiments.base import Experiment
+from rtrlbench.sweep.experiment_definition import Experiment
 from rtrlbench.benchmarks.experiments.methods import tbptt
 
 _SIZES = range(2, 16)

@@ -6,7 +6,7 @@ Final error: mean over the last 200k steps, as in the paper. One configuration p
 chosen for all games (score: mean over games of the error relative to the best configuration).
 """
 from rtrlbench.benchmarks.experiments import analyses, paper
-from rtrlbench.benchmarks.experiments.base import Experiment
+from rtrlbench.sweep.experiment_definition import Experiment
 from rtrlbench.benchmarks.experiments.methods import best_tbptt, proposed_methods
 
 EXPERIMENT = Experiment(

@@ -7,7 +7,7 @@ published; this sweep picks it among the two cheapest of the paper's equal-compu
 `rtrlbench leaderboard references` then runs the winner on every game of :data:`~.paper.ATARI_GAMES`.
 """
 from rtrlbench.benchmarks.experiments import analyses, paper
-from rtrlbench.benchmarks.experiments.base import Experiment, Method
+from rtrlbench.sweep.experiment_definition import Experiment, Method
 
 #: Tuning games first, so that `--games 5` tunes on them: varied reward densities and dynamics.
 TUNING_GAMES = ["Pong", "Breakout", "MsPacman", "SpaceInvaders", "Frostbite"]

@@ -8,7 +8,7 @@ feature normaliser's decay: at beta = 0.99999 its 100k-step time constant is as 
 T-BPTT keeps the paper's best trace shape (2 hidden units, truncation 30) with the paper's step sizes.
 """
 from rtrlbench.benchmarks.experiments import analyses, paper
-from rtrlbench.benchmarks.experiments.base import Experiment, Method
+from rtrlbench.sweep.experiment_definition import Experiment, Method
 
 STEPS = 1_000_000
 COLUMN_GRID = {"alpha": [1e-3, 3e-4, 1e-4], "norm_beta": [0.99999, 0.9999]}

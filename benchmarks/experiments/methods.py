@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from rtrlbench.benchmarks.experiments import paper
-from rtrlbench.benchmarks.experiments.base import Method
+from rtrlbench.sweep.experiment_definition import Method
 
 
 def proposed_methods(arch: dict) -> list[Method]:

@@ -4,7 +4,7 @@ Neither has hyperparameters, so there is no tuning stage; the plots are the lear
 per task and the error relative to the zero predictor.
 """
 from rtrlbench.benchmarks.experiments import analyses
-from rtrlbench.benchmarks.experiments.base import Experiment, Method
+from rtrlbench.sweep.experiment_definition import Experiment, Method
 
 EXPERIMENT = Experiment(
     name="smoke",

@@ -1,6 +1,6 @@
 """Figure 4: columnar, constructive, CCN and the best T-BPTT on trace patterning, learning curves."""
 from rtrlbench.benchmarks.experiments import analyses, paper
-from rtrlbench.benchmarks.experiments.base import Experiment
+from rtrlbench.sweep.experiment_definition import Experiment
 from rtrlbench.benchmarks.experiments.methods import best_tbptt, proposed_methods
 
 EXPERIMENT = Experiment(

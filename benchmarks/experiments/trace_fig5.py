@@ -1,6 +1,6 @@
 """Figure 5: T-BPTT features:truncation at equal compute (13:2 ... 2:30) on trace patterning."""
 from rtrlbench.benchmarks.experiments import analyses, paper
-from rtrlbench.benchmarks.experiments.base import Experiment
+from rtrlbench.sweep.experiment_definition import Experiment
 from rtrlbench.benchmarks.experiments.methods import tbptt
 
 EXPERIMENT = Experiment(

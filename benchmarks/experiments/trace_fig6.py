@@ -1,6 +1,6 @@
 """Figure 6: T-BPTT with 10 hidden units and truncation 2, 3, 5, 10, 20 (step-size tuned for each)."""
 from rtrlbench.benchmarks.experiments import analyses, paper
-from rtrlbench.benchmarks.experiments.base import Experiment
+from rtrlbench.sweep.experiment_definition import Experiment
 from rtrlbench.benchmarks.experiments.methods import tbptt
 
 EXPERIMENT = Experiment(

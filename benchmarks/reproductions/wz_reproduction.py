@@ -8,9 +8,9 @@ sine, when its RMS error is below 0.05. Training stops there; the final error is
 mean squared error of the frozen free-running network over the next ``10 * probe``
 steps. Prints a Markdown table (success rate, steps to criterion, final error)::
 
-    python -m rtrlbench.benchmarks.williams_zipser                   # every task, 10 seeds
-    python -m rtrlbench.benchmarks.williams_zipser --tasks xor2,seqrec --seeds 5
-    python -m rtrlbench.benchmarks.williams_zipser --tasks xor3 --sweep 0.3,1,3 --sweep-seeds 4
+    python -m rtrlbench.benchmarks.reproductions.wz_reproduction                   # every task, 10 seeds
+    python -m rtrlbench.benchmarks.reproductions.wz_reproduction --tasks xor2,seqrec --seeds 5
+    python -m rtrlbench.benchmarks.reproductions.wz_reproduction --tasks xor3 --sweep 0.3,1,3 --sweep-seeds 4
 
 The same runs as a resumable Dask sweep (``rtrlbench sweep williams-zipser``) use the run
 kind ``"wz-criterion"``: :func:`criterion_run` turns a stored run spec back into a
@@ -189,7 +189,7 @@ def task_hyperparameters(task: Task) -> dict:
 
 def task_from_spec(spec) -> Task:
     """The :class:`Task` that a ``"wz-criterion"`` run spec describes (a
-    :class:`~rtrlbench.sweep_runs.RunSpec` or its dict)."""
+    :class:`~rtrlbench.sweep.run_spec.RunSpec` or its dict)."""
     spec = spec if isinstance(spec, dict) else spec.to_dict()
     if spec["learner"] != "rtrl":
         raise ValueError(f"a Williams-Zipser criterion run trains the 'rtrl' learner, not {spec['learner']!r}")
@@ -207,7 +207,7 @@ def task_from_spec(spec) -> Task:
 def criterion_run(spec: dict) -> dict:
     """Run kind ``"wz-criterion"`` (on a sweep worker): :func:`train_to_criterion` for one spec.
 
-    spec: the fields of a :class:`~rtrlbench.sweep_runs.RunSpec` (without ``kind``); scoring
+    spec: the fields of a :class:`~rtrlbench.sweep.run_spec.RunSpec` (without ``kind``); scoring
     windows must be unset. Returns the record of :func:`train_to_criterion` with the run's
     identity (env, learner, hyperparameters with the task's name, seed, steps = max_steps, package version),
     ``curve_metric`` and timing (``wall_seconds``, ``steps_per_second`` over trained steps).

@@ -6,8 +6,8 @@ real-time RTRL) on PipelinedXOR-v0 (2 inputs + bias). Targets: >= 200,000 steps/
 n = 3 and >= 10,000 steps/s at n = 15. The best of ``--repeats`` timings is reported,
 since the machine may be shared::
 
-    python -m rtrlbench.benchmarks.speed_rtrl
-    python -m rtrlbench.benchmarks.speed_rtrl --units 3,15 --seconds 2
+    python -m rtrlbench.benchmarks.speed.speed_rtrl
+    python -m rtrlbench.benchmarks.speed.speed_rtrl --units 3,15 --seconds 2
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The error floor (oracle) and ceiling (zero predictor) of every trace task, for the README.
 
-    python -m rtrlbench.benchmarks.trace_floors [--steps 10000000] [--seeds 0 1 2]
+    python -m rtrlbench.benchmarks.reproductions.trace_floors [--steps 10000000] [--seeds 0 1 2]
 
 MSRE over the whole stream (not a final window), mean ± standard error over seeds.
 """

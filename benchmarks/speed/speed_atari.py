@@ -1,6 +1,6 @@
 """Atari prediction data: generation speed, file size, streaming speed and memory.
 
-    python -m rtrlbench.benchmarks.speed_atari --policy-dir ../shared/atari_policies [--games Pong MsPacman]
+    python -m rtrlbench.benchmarks.speed.speed_atari --policy-dir ../shared/atari_policies [--games Pong MsPacman]
         [--gen-steps 50000] [--repeats 3] [--seconds 2] [--all-games --jobs 2]
 
 Figures printed (targets on the 2-core machine):
@@ -31,7 +31,7 @@ import gymnasium as gym
 import numpy as np
 
 import rtrlbench  # noqa: F401  (registers the envs)
-from rtrlbench.benchmarks.speed_envs import _rate
+from rtrlbench.benchmarks.speed.speed_envs import _rate
 from rtrlbench.data_tools import generate, hdf5_dataset, policies, replay
 
 FULL_STEPS = 250_000

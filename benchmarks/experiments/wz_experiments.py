@@ -1,7 +1,7 @@
 """Williams & Zipser (1989) §3 as sweeps.
 
 ``williams-zipser`` (:data:`EXPERIMENT`): every task of §3 (the rows of
-:data:`rtrlbench.benchmarks.williams_zipser.TASKS`), trained by real-time RTRL to its
+:data:`rtrlbench.benchmarks.reproductions.wz_reproduction.TASKS`), trained by real-time RTRL to its
 criterion with periodic frozen free-running probes (run kind ``"wz-criterion"``). Each task is
 one method whose step size α is tuned on seeds 0-4 over :data:`ALPHAS`: the α with the highest
 success rate wins, ties going to the fewest median steps to criterion, then the lowest median
@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from rtrlbench.atomic import atomic_path
-from rtrlbench.benchmarks import plots
-from rtrlbench.benchmarks import williams_zipser as wz
+from rtrlbench.benchmarks.experiments import experiment_plots
+from rtrlbench.benchmarks.reproductions import wz_reproduction as wz
 from rtrlbench.benchmarks.experiments import analyses
-from rtrlbench.benchmarks.experiments.base import Experiment, Method
+from rtrlbench.sweep.experiment_definition import Experiment, Method
 
 #: Step sizes tried for every task (those of the script's documented sweep).
 ALPHAS = [0.1, 0.3, 1.0, 3.0, 10.0]
@@ -39,8 +39,8 @@ def task_method(task: wz.Task, alphas=ALPHAS) -> Method:
 
 
 def reproduction_rows(results) -> list[dict]:
-    """The rows of :func:`~rtrlbench.benchmarks.williams_zipser.markdown_table` from the stored final runs
-    (``results`` from :func:`rtrlbench.sweep.collect`), in the experiment's task order."""
+    """The rows of :func:`~rtrlbench.benchmarks.reproductions.wz_reproduction.markdown_table` from the stored final runs
+    (``results`` from :func:`rtrlbench.sweep.tune_and_rerun.collect`), in the experiment's task order."""
     rows = []
     for method in results.experiment.methods:
         records = sorted(results.records.get(method.label, []), key=lambda r: r["spec"]["seed"])
@@ -101,7 +101,7 @@ def summary_figure(rows: list[dict], stem: Path) -> list[Path]:
     for ax in (ax_rate, ax_steps):
         ax.set_xticks(x, tasks, rotation=45, ha="right", fontsize="small")
     ax_rate.set_title("Williams-Zipser reproductions: success and steps to criterion", fontsize="medium")
-    return plots.save(fig, stem, data)
+    return experiment_plots.save(fig, stem, data)
 
 
 def probe_curves_figure(rows: list[dict], stem: Path) -> list[Path]:
@@ -122,7 +122,7 @@ def probe_curves_figure(rows: list[dict], stem: Path) -> list[Path]:
         ax.set_visible(False)
     fig.supxlabel("training steps")
     fig.supylabel("probe MSE (frozen, free-running)")
-    return plots.save(fig, stem, data)
+    return experiment_plots.save(fig, stem, data)
 
 
 EXPERIMENT = Experiment(

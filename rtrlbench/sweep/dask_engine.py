@@ -1,4 +1,4 @@
-"""Run many :class:`~rtrlbench.sweep_runs.RunSpec` on Dask and store each result as it finishes.
+"""Run many :class:`~rtrlbench.sweep.run_spec.RunSpec` on Dask and store each result as it finishes.
 
 The engine is Dask distributed: by default a ``LocalCluster`` with one single-threaded
 worker process per core; with ``scheduler="tcp://host:8786"`` (or a scheduler file) it
@@ -21,8 +21,9 @@ from typing import Any, Iterable
 from tqdm import tqdm
 
 import rtrlbench
-from rtrlbench.sweep_runs import DEFAULT_KIND, RunSpec, load, run_kind, unavailable_reason
-from rtrlbench.sweep_store import ResultStore
+from rtrlbench.sweep.run_spec import DEFAULT_KIND, RunSpec, unavailable_reason
+from rtrlbench.sweep.sweep_registry import load, run_kind
+from rtrlbench.sweep.result_store import ResultStore
 
 
 def execute(spec: dict[str, Any]) -> dict[str, Any]:

@@ -22,9 +22,9 @@ the TD step alone (trace and optimiser over all parameters, no forward or backwa
 implementation of that update in that dtype can go faster on this machine, so a target above
 it is out of reach (RMSProp's per-parameter square root bounds the wide Atari learners)::
 
-    python -m rtrlbench.benchmarks.speed_learners
-    python -m rtrlbench.benchmarks.speed_learners --steps 300000 --repeats 3 --only ccn
-    python -m rtrlbench.benchmarks.speed_learners --only columnar constructive ccn --set optimizer=sgd
+    python -m rtrlbench.benchmarks.speed.speed_learners
+    python -m rtrlbench.benchmarks.speed.speed_learners --steps 300000 --repeats 3 --only ccn
+    python -m rtrlbench.benchmarks.speed.speed_learners --only columnar constructive ccn --set optimizer=sgd
 
 Targets (one thread, twice the authors' C++ on this machine type): on trace patterning
 CCN 20:4 >= 200,000 steps/s, columnar 5 >= 260,000, constructive 10:1 >= 500,000, T-BPTT
@@ -235,7 +235,7 @@ def run_worker(config, steps: int, repeats: int, env=None) -> dict:
     """Run one configuration in a fresh Python process and return its figures."""
     label, task, learner, hp, _ = config
     payload = json.dumps([label, task, learner, hp, steps, repeats])
-    out = subprocess.run([sys.executable, "-m", "rtrlbench.benchmarks.speed_learners", "--worker", payload],
+    out = subprocess.run([sys.executable, "-m", "rtrlbench.benchmarks.speed.speed_learners", "--worker", payload],
                          capture_output=True, text=True, env=env)
     if out.returncode:
         raise SystemExit(f"configuration {label!r} failed:\n{out.stderr.strip()}")

@@ -1,8 +1,8 @@
 """Speed and memory of the ``tbptt`` learner, next to the same learner written plainly in PyTorch.
 
-    python -m rtrlbench.benchmarks.tbptt_vs_pytorch                 # the table (a few minutes)
-    python -m rtrlbench.benchmarks.tbptt_vs_pytorch --no-torch --steps 200000
-    python -m rtrlbench.benchmarks.tbptt_vs_pytorch --configs trace:30:2,atari:2:25
+    python -m rtrlbench.benchmarks.speed.tbptt_vs_pytorch                 # the table (a few minutes)
+    python -m rtrlbench.benchmarks.speed.tbptt_vs_pytorch --no-torch --steps 200000
+    python -m rtrlbench.benchmarks.speed.tbptt_vs_pytorch --configs trace:30:2,atari:2:25
 
 Each figure comes from a fresh single-threaded process (so its peak memory is its own):
 ours runs the chunked path (``run_chunk``, chunks of 16,384 or 4,096 steps) on TracePatterning-v0
@@ -156,7 +156,7 @@ def spawn(worker: str, task: str, k: int, d: int, steps: int, optimizer: str = "
     env = {**os.environ, **SINGLE_THREAD}
     if cache_dir:
         env["NUMBA_CACHE_DIR"] = cache_dir
-    command = [sys.executable, "-m", "rtrlbench.benchmarks.tbptt_vs_pytorch", "--worker", worker, "--task", task,
+    command = [sys.executable, "-m", "rtrlbench.benchmarks.speed.tbptt_vs_pytorch", "--worker", worker, "--task", task,
                "--k", str(k), "--d", str(d), "--steps", str(steps), "--optimizer", optimizer]
     start = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True)

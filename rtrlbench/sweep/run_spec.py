@@ -1,7 +1,7 @@
-"""One run of a sweep: what to run (:class:`RunSpec`), its stable id, its kind, and grid expansion.
+"""One run of a sweep: what to run (:class:`RunSpec`), its stable id, and grid expansion.
 
-A run is one call of its kind's run function (:data:`RUN_KINDS`); the default kind,
-``"prediction"``, is :func:`rtrlbench.run.run`. Its id is a hash of everything that
+A run is one call of its kind's run function (:mod:`rtrlbench.sweep.sweep_registry`); the
+default kind, ``"prediction"``, is :func:`rtrlbench.run.run`. Its id is a hash of everything that
 determines the result (kind, env and env kwargs, learner and the hyperparameters asked for,
 seed, steps, scoring windows, package version), so the same run asked for by two
 experiments, or by the same experiment after a crash, is computed and stored once.
@@ -9,7 +9,6 @@ experiments, or by the same experiment after a crash, is computed and stored onc
 from __future__ import annotations
 
 import hashlib
-import importlib
 import itertools
 import json
 from dataclasses import asdict, dataclass, field
@@ -17,45 +16,8 @@ from typing import Any, Mapping, Sequence
 
 import rtrlbench
 
-
-@dataclass(frozen=True)
-class RunKind:
-    """What a run of this kind computes and how tuning picks among configurations, as importable
-    ``"module:function"`` names (Dask workers import the run function by name).
-
-    run:    ``run(spec_fields) -> record`` (a JSON-able dict holding ``package_version``); called on a
-            worker with the :class:`RunSpec` fields except ``kind``.
-    select: ``select(configurations, records) -> (scores, winner index or None)``, with
-            ``records[config][task][seed]`` the stored records of the tuning runs (None if not stored).
-    """
-
-    run: str
-    select: str
-
-
+#: The run kind of prediction runs (:func:`rtrlbench.run.run`); left out of their run ids.
 DEFAULT_KIND = "prediction"
-
-#: kind name -> :class:`RunKind`.
-RUN_KINDS: dict[str, RunKind] = {
-    # rtrlbench.run.run; lowest mean final MSRE relative to the best configuration per task
-    DEFAULT_KIND: RunKind("rtrlbench.sweep_engine:run_prediction", "rtrlbench.sweep:select_by_final_error"),
-    # Williams-Zipser supervised training to a criterion; best success rate, then fewest steps
-    "wz-criterion": RunKind("rtrlbench.benchmarks.williams_zipser:criterion_run",
-                            "rtrlbench.benchmarks.williams_zipser:select_by_success"),
-}
-
-
-def run_kind(name: str) -> RunKind:
-    try:
-        return RUN_KINDS[name]
-    except KeyError:
-        raise ValueError(f"unknown run kind {name!r}; known kinds: {', '.join(RUN_KINDS)}") from None
-
-
-def load(reference: str):
-    """The object a ``"module:attribute"`` reference names."""
-    module, _, attribute = reference.partition(":")
-    return getattr(importlib.import_module(module), attribute)
 
 
 @dataclass(frozen=True)
@@ -121,9 +83,10 @@ def unavailable_reason(spec: RunSpec) -> str | None:
     import gymnasium as gym
 
     from rtrlbench.agents.registry import LEARNERS
+    from rtrlbench.sweep.sweep_registry import run_kinds
 
-    if spec.kind not in RUN_KINDS:
-        return f"run kind {spec.kind!r} is not known in this installation (known: {', '.join(RUN_KINDS)})"
+    if spec.kind not in run_kinds():
+        return f"run kind {spec.kind!r} is not known in this installation (known: {', '.join(run_kinds())})"
     if spec.learner != "oracle" and spec.learner not in LEARNERS:
         known = ", ".join(sorted([*LEARNERS, "oracle"]))
         return f"learner {spec.learner!r} is not registered in this installation (known: {known})"

@@ -2,7 +2,7 @@
 
 Every function also writes ``<stem>.json`` with exactly the numbers it drew, so a figure
 can be checked (or re-plotted) without reading pixels. Inputs come from
-:mod:`rtrlbench.sweep_analysis`.
+:mod:`rtrlbench.sweep.result_analysis`.
 """
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def learning_curves(curves: Mapping[str, Mapping[str, Sequence[float]]], stem: s
                     bands: float = 1.0, log_y: bool = False) -> list[Path]:
     """Figures 4-6: mean return error against steps, one line per method, shaded +-``bands`` standard errors.
 
-    curves: label -> ``{"steps", "mean", "sem", "n"}`` (see :func:`rtrlbench.sweep_analysis.curve_stats`).
+    curves: label -> ``{"steps", "mean", "sem", "n"}`` (see :func:`rtrlbench.sweep.result_analysis.curve_stats`).
     """
     fig, ax = _figure()
     for label, curve in curves.items():

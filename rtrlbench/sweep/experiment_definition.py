@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from rtrlbench.sweep_runs import DEFAULT_KIND, RunSpec, grid_points
+from rtrlbench.sweep.run_spec import DEFAULT_KIND, RunSpec, grid_points
 from rtrlbench.validation import positive_int
 
 
@@ -28,7 +28,7 @@ class Method:
               (T-BPTT's truncation:hidden pairs at equal compute).
     scaled:   hyperparameters counted in steps (``steps_per_stage``): they shrink with ``--steps``
               so that a short run still goes through all stages.
-    kind:     run kind of its runs (:data:`rtrlbench.sweep_runs.RUN_KINDS`; its selection rule tunes it).
+    kind:     run kind of its runs (:mod:`rtrlbench.sweep.sweep_registry`; its selection rule tunes it).
     envs, env_kwargs: this method's own tasks and env kwargs (None: the experiment's), for
               experiments whose rows each have their own task (Williams-Zipser).
     steps:    this method's run length at the experiment's paper budget (None: the experiment's);
@@ -76,7 +76,7 @@ class Experiment:
 
     envs:     env ids, or a callable returning them (tasks discovered at run time, e.g. Atari games).
     analyse:  ``analyse(results, out_dir) -> list[Path]``, with ``results`` from
-              :func:`rtrlbench.sweep.collect`; writes the figure(s) and returns their paths.
+              :func:`rtrlbench.sweep.tune_and_rerun.collect`; writes the figure(s) and returns their paths.
     """
 
     name: str

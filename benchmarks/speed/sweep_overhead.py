@@ -1,6 +1,6 @@
 """Sweep overhead per run, scaling from 1 to 2 Dask workers, and the projected wall time of the paper.
 
-    python -m rtrlbench.benchmarks.sweep_overhead [--runs 200] [--scaling-runs 16] [--run-steps 8000000]
+    python -m rtrlbench.benchmarks.speed.sweep_overhead [--runs 200] [--scaling-runs 16] [--run-steps 8000000]
 
 1. Overhead: ``--runs`` tiny runs (zero predictor, 1,000 steps) through a warm one-worker
    LocalCluster; overhead per run = (sweep wall time - sum of the runs' own time) / runs,
@@ -22,10 +22,10 @@ import platform
 import tempfile
 import time
 
-from rtrlbench.benchmarks.experiments import EXPERIMENTS, get_experiment
-from rtrlbench.sweep_engine import DaskEngine, execute
-from rtrlbench.sweep_runs import RunSpec, unavailable_reason
-from rtrlbench.sweep_store import ResultStore
+from rtrlbench.sweep.sweep_registry import experiment_names, get_experiment
+from rtrlbench.sweep.dask_engine import DaskEngine, execute
+from rtrlbench.sweep.run_spec import RunSpec, unavailable_reason
+from rtrlbench.sweep.result_store import ResultStore
 
 PAPER_ATARI_GAMES = 50
 PAPER_STEPS = 50_000_000
@@ -99,7 +99,7 @@ def projection(cores: list[int], atari_seconds: float | None, speed_steps: int) 
     speed_cache: dict[str, float] = {}
     total_cpu = 0.0
     print(f"{'experiment':<18} {'runs':>7} {'CPU-hours':>10}  basis")
-    for name in EXPERIMENTS:
+    for name in experiment_names():
         exp = get_experiment(name)
         if name == "smoke":
             continue

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from rtrlbench.atomic import write_json
-from rtrlbench.sweep_runs import RunSpec
+from rtrlbench.sweep.run_spec import RunSpec
 
 #: Where ``rtrlbench sweep`` and ``rtrlbench results`` keep results unless told otherwise.
 DEFAULT_STORE = "sweep-results"
@@ -68,8 +68,8 @@ class ResultStore:
             yield json.loads(path.read_text())
 
     def frame(self, curves: bool = False):
-        """The stored runs as a pandas DataFrame (see :func:`rtrlbench.sweep_analysis.results_frame`)."""
-        from rtrlbench.sweep_analysis import results_frame
+        """The stored runs as a pandas DataFrame (see :func:`rtrlbench.sweep.result_analysis.results_frame`)."""
+        from rtrlbench.sweep.result_analysis import results_frame
 
         return results_frame(self.records(), curves=curves)
 

@@ -5,9 +5,9 @@ Staged learners keep the paper's shape (Table 1: constructive 10 features at 1 p
 CCN 20 at 4 per stage, both spending the 50M-step budget over their stages) with
 ``steps_per_stage`` scaled to the budget: ``steps_per_stage = steps / n_stages``::
 
-    python -m rtrlbench.benchmarks.trace_learning --steps 3000000 --seeds 0 1
-    python -m rtrlbench.benchmarks.trace_learning --steps 1000000 --learners ccn zero --out results/
-    python -m rtrlbench.benchmarks.trace_learning --released-code   # the authors' task: ISI 24-36
+    python -m rtrlbench.benchmarks.reproductions.trace_learning --steps 3000000 --seeds 0 1
+    python -m rtrlbench.benchmarks.reproductions.trace_learning --steps 1000000 --learners ccn zero --out results/
+    python -m rtrlbench.benchmarks.reproductions.trace_learning --released-code   # the authors' task: ISI 24-36
 
 Reported: the final return error (MSRE over the last ``--final-window`` steps) and the
 MSRE over the whole run, mean ± standard error over seeds.

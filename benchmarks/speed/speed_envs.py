@@ -1,6 +1,6 @@
 """Steps per second of every registered env: per-step Gymnasium API, chunked path, and exact returns.
 
-    python -m rtrlbench.benchmarks.speed_envs [--seconds 2] [--envs TracePatterning-v0 ...]
+    python -m rtrlbench.benchmarks.speed.speed_envs [--seconds 2] [--envs TracePatterning-v0 ...]
 
 Targets (2-core machine): chunked TracePatterning >= 20M steps/s, per-step API >= 100k steps/s,
 exact returns >= 50M steps/s. Prints the median of three timed repeats per figure.

@@ -1,7 +1,7 @@
 """A paper experiment as a sweep: tune each method on a few seeds, pick the best, rerun it on all seeds.
 
-    from rtrlbench.benchmarks.experiments import get_experiment
-    from rtrlbench.sweep import sweep, collect
+    from rtrlbench.sweep.sweep_registry import get_experiment
+    from rtrlbench.sweep.tune_and_rerun import sweep, collect
     exp = get_experiment("trace-fig4")
     budget = exp.budget(steps=200_000, seeds=3)
     with DaskEngine() as engine:
@@ -14,7 +14,7 @@ tasks of its mean final error over the tuning seeds, each task's error divided b
 best configuration's on that task (with one task this is just ranking by mean final
 error; with many Atari games it keeps games with large returns from dominating).
 A configuration missing any tuning run (failed or diverged) scores +inf. For Williams-Zipser
-criterion runs see :func:`rtrlbench.benchmarks.williams_zipser.select_by_success`.
+criterion runs see :func:`rtrlbench.benchmarks.reproductions.wz_reproduction.select_by_success` (a run kind registered by the experiments).
 """
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from rtrlbench.sweep_engine import DaskEngine, RunReport
-from rtrlbench.sweep_runs import load, run_kind
-from rtrlbench.sweep_store import ResultStore
+from rtrlbench.sweep.dask_engine import DaskEngine, RunReport
+from rtrlbench.sweep.sweep_registry import load, run_kind
+from rtrlbench.sweep.result_store import ResultStore
 
 
 @dataclass
@@ -77,7 +77,7 @@ def select(configurations: Sequence[Mapping[str, Any]], errors: np.ndarray) -> t
 
 def selections(experiment, budget, store: ResultStore) -> dict[str, Selection]:
     """Tune every method of ``experiment`` from the stored tuning runs (methods with one configuration win
-    by default), by the selection rule of the method's run kind (:data:`rtrlbench.sweep_runs.RUN_KINDS`)."""
+    by default), by the selection rule of the method's run kind (:mod:`rtrlbench.sweep.sweep_registry`)."""
     out = {}
     for method in experiment.methods:
         configs = experiment.configurations(method, budget)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from rtrlbench.sweep_store import DEFAULT_STORE
+from rtrlbench.sweep.result_store import DEFAULT_STORE
 
 
 def register(subparsers) -> None:
@@ -46,26 +46,27 @@ def _budget_options(parser) -> None:
 
 
 def _experiment_and_budget(args):
-    from rtrlbench.benchmarks.experiments import get_experiment
+    from rtrlbench.sweep.sweep_registry import get_experiment
 
     experiment = get_experiment(args.experiment)
     return experiment, experiment.budget(args.steps, args.seeds, args.games, args.tune_seeds)
 
 
 def list_experiments(args) -> int:
-    from rtrlbench.benchmarks.experiments import EXPERIMENTS, get_experiment
+    from rtrlbench.sweep.sweep_registry import experiment_names, get_experiment
 
-    width = max(map(len, EXPERIMENTS))
-    for name in EXPERIMENTS:
+    names = experiment_names()
+    width = max(map(len, names))
+    for name in names:
         exp = get_experiment(name)
         print(f"{name:<{width}}  {exp.title} [{exp.steps:,} steps, {exp.seeds} seeds, {len(exp.methods)} methods]")
     return 0
 
 
 def sweep_command(args) -> int:
-    from rtrlbench.sweep import collect, sweep
-    from rtrlbench.sweep_engine import DaskEngine
-    from rtrlbench.sweep_store import ResultStore
+    from rtrlbench.sweep.tune_and_rerun import collect, sweep
+    from rtrlbench.sweep.dask_engine import DaskEngine
+    from rtrlbench.sweep.result_store import ResultStore
 
     experiment, budget = _experiment_and_budget(args)
     store = ResultStore(args.store)
@@ -94,8 +95,8 @@ def sweep_command(args) -> int:
 
 
 def results_command(args) -> int:
-    from rtrlbench.sweep_analysis import results_frame
-    from rtrlbench.sweep_store import ResultStore
+    from rtrlbench.sweep.result_analysis import results_frame
+    from rtrlbench.sweep.result_store import ResultStore
 
     store = ResultStore(args.store)
     if args.failed:
@@ -119,7 +120,7 @@ def results_command(args) -> int:
 
 
 def _experiment_specs(experiment, budget, store):
-    from rtrlbench.sweep import selections
+    from rtrlbench.sweep.tune_and_rerun import selections
 
     winners = {label: s.winner for label, s in selections(experiment, budget, store).items()}
     return experiment.tuning_runs(budget) + [s for specs in experiment.final_runs(budget, winners).values() for s in specs]
