@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from rtrlbench.leaderboard.env_identity import env_identity
-from rtrlbench.leaderboard.flops import suite_flops_per_step
+from rtrlbench.leaderboard.entry_flops import suite_flops_per_step
 
 
 def find_records(paths: list[str | Path]) -> list[dict]:

@@ -10,7 +10,7 @@ import datetime as dt
 from pathlib import Path
 
 from rtrlbench.atomic import atomic_path
-from rtrlbench.leaderboard import plots
+from rtrlbench.leaderboard import leaderboard_plots
 from rtrlbench.leaderboard.database import load_entries
 from rtrlbench.leaderboard.render_html import render_html
 from rtrlbench.leaderboard.render_markdown import render_markdown
@@ -26,7 +26,7 @@ def render_files(conn, references: list[dict]) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     plot_names: dict[str, str] = {}
     for table in tables:
-        draw = plots.per_game_png if table["kind"] == "atari-average" else plots.curves_png
+        draw = leaderboard_plots.per_game_png if table["kind"] == "atari-average" else leaderboard_plots.curves_png
         png = draw(table)
         if png is not None:
             plot_names[table["slug"]] = f"{table['slug']}.png"

@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from rtrlbench.leaderboard import stats
-from rtrlbench.leaderboard.flops import env_flops_per_step
+from rtrlbench.leaderboard.entry_flops import env_flops_per_step
 from rtrlbench.leaderboard.references import NoReferenceError, find_reference, reference_msre
 from rtrlbench.leaderboard.submission import SubmissionError
 

@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 
-from rtrlbench.leaderboard.flops import env_flops_per_step
+from rtrlbench.leaderboard.entry_flops import env_flops_per_step
 from rtrlbench.leaderboard.scoring import ATARI_PREFIX, aggregate
 
 COLUMNS = {

@@ -7,10 +7,10 @@ import sys
 
 #: Modules with ``register(subparsers)``; each adds one or more subcommands.
 COMMAND_MODULES = [
-    "rtrlbench.commands",
-    "rtrlbench.data_tools.cli",
+    "rtrlbench.run_commands",
+    "rtrlbench.data_tools.data_commands",
     "rtrlbench.sweep.sweep_commands",
-    "rtrlbench.leaderboard.commands",
+    "rtrlbench.leaderboard.leaderboard_commands",
 ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rtrlbench.leaderboard import plots
+from rtrlbench.leaderboard import leaderboard_plots
 from rtrlbench.leaderboard.render_markdown import escape, render_markdown
 from rtrlbench.leaderboard.scoring import aggregate
 from rtrlbench.leaderboard.tables import build_tables
@@ -49,7 +49,7 @@ def test_atari_average_needs_every_game_and_ranks_by_mean():
     pong = next(t for t in tables if t["title"].startswith("Atari: Pong"))
     assert [r["cells"]["rank"]["text"] for r in pong["rows"]] == ["1", "2", "3"]
     assert [r["entry"]["id"] for r in pong["rows"]] == [2, 3, 1]
-    assert plots.per_game_png(average)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert leaderboard_plots.per_game_png(average)[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_budgets_get_their_own_tables_and_markdown_escapes_text():
@@ -60,4 +60,4 @@ def test_budgets_get_their_own_tables_and_markdown_escapes_text():
     text = render_markdown(tables, {})
     assert "| a\\|b \\*c\\* &lt;i&gt; ✔ verified |" in text
     assert escape("x_y [z](javascript:1)") == "x\\_y \\[z\\](javascript:1)"
-    assert plots.label("cost $5") == r"cost \$5"
+    assert leaderboard_plots.label("cost $5") == r"cost \$5"

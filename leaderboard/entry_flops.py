@@ -1,11 +1,11 @@
 """FLOPs per step of the suite's own learners (Appendix A of Javed et al. 2023).
 
-The formulas live in :mod:`rtrlbench.agents.flops`; this module is the one place the
+The formulas live in :mod:`rtrlbench.agents.learner_flops`; this module is the one place the
 leaderboard calls them. It returns ``None`` for a learner the suite cannot cost (a user's own).
 """
 from __future__ import annotations
 
-from rtrlbench.agents.flops import flops_per_step
+from rtrlbench.agents.learner_flops import flops_per_step
 
 #: Learners that do no learning computation worth counting.
 _FREE = {"zero": 0.0}
