@@ -4,9 +4,10 @@ Each entry: id -> (entry point, default kwargs, one-line summary for ``rtrlbench
 """
 from __future__ import annotations
 
-import gymnasium as gym
+import importlib.util
+from pathlib import Path
 
-from rtrlbench.data_tools import policies as atari_policies
+import gymnasium as gym
 
 _TRACE = "rtrlbench.envs.trace_patterning:TraceTaskEnv"
 
@@ -51,7 +52,18 @@ ENVS.update({
 
 # Atari prediction (Javed et al. 2023 §5.1): one family id plus one id per game with a recorded policy.
 _ATARI = "rtrlbench.envs.atari_prediction:AtariPredictionEnv"
-_ATARI_GAMES = atari_policies.games()
+
+
+def _atari_games() -> list[str]:
+    """The games with a recorded policy, read from the checksum list the data package ships
+    (the names only: the same list as ``rtrlbench.data_tools.policies.games()``, found without
+    importing the data package, so that ``import rtrlbench`` stays off the Atari data layer)."""
+    package = importlib.util.find_spec("rtrlbench.data_tools").submodule_search_locations[0]
+    lines = (Path(package) / "policy_sha256sums.txt").read_text().split("\n")
+    return sorted(line.split()[1].removesuffix("NoFrameskip-v4.txt") for line in lines if line.strip())
+
+
+_ATARI_GAMES = _atari_games()
 ENVS["AtariPrediction-v0"] = (
     _ATARI, {},
     f"Rainbow-DQN Atari play as 16x16 frame + action + clipped reward (275 inputs), gamma 0.98; "
