@@ -1,17 +1,14 @@
-"""TracePatterning family: spec, seeding, statistics, chunked = per-step, bad arguments."""
+"""TracePatterning family: spec, statistics, bad arguments (the Gymnasium contract, seeding and
+chunked = per-step of every env: test_env_conformance.py)."""
 import itertools
-import warnings
 
 import gymnasium as gym
 import numpy as np
 import pytest
-from gymnasium.utils.env_checker import check_env
 
 import rtrlbench  # noqa: F401  (registers the envs)
-from rtrlbench.envs.registration import ENVS
 from rtrlbench.envs.trace_patterning import RELEASED_CODE_KWARGS, TraceTaskEnv
 
-TRACE_IDS = [env_id for env_id, (entry, _, _) in ENVS.items() if entry.endswith(":TraceTaskEnv")]
 
 
 def trials(chunk, n_cs):
@@ -26,14 +23,6 @@ def trials(chunk, n_cs):
     return out
 
 
-@pytest.mark.parametrize("env_id", TRACE_IDS)
-def test_check_env_passes_without_warnings(env_id):
-    env = gym.make(env_id)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        check_env(env.unwrapped, skip_render_check=True)
-
-
 def test_make_without_prior_import_works_in_a_fresh_interpreter():
     import subprocess
     import sys
@@ -41,38 +30,6 @@ def test_make_without_prior_import_works_in_a_fresh_interpreter():
     code = "import gymnasium as gym; e = gym.make('rtrlbench:TracePatterning-v0'); print(e.reset(seed=1)[0].shape)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "(7,)"
-
-
-def test_same_seed_same_stream_and_different_seeds_differ():
-    env = TraceTaskEnv()
-    a, b, c = (env.stream(s).next_chunk(5000) for s in (3, 3, 4))
-    np.testing.assert_array_equal(a.obs, b.obs)
-    np.testing.assert_array_equal(a.cumulant, b.cumulant)
-    assert not np.array_equal(a.obs, c.obs)
-
-
-@pytest.mark.parametrize("env_id", TRACE_IDS)
-def test_per_step_api_reads_exactly_the_chunked_stream(env_id):
-    env = gym.make(env_id)
-    steps = 3000  # crosses the per-step buffer boundary
-    chunk = env.unwrapped.stream(11).next_chunk(steps)
-    obs, info = env.reset(seed=11)
-    np.testing.assert_array_equal(obs, chunk.obs[0])
-    assert info["gamma"] == 0.0 == chunk.gamma[0]
-    for t in range(1, steps):
-        obs, reward, terminated, truncated, info = env.step(0)
-        assert not terminated and not truncated
-        np.testing.assert_array_equal(obs, chunk.obs[t])
-        assert reward == chunk.cumulant[t] and info["gamma"] == chunk.gamma[t]
-
-
-def test_chunk_boundaries_do_not_change_the_stream():
-    env = TraceTaskEnv(**RELEASED_CODE_KWARGS)
-    whole = env.stream(5).next_chunk(4000)
-    stream = env.stream(5)
-    pieces = [stream.next_chunk(n) for n in (1, 2, 997, 1000, 2000)]
-    np.testing.assert_array_equal(whole.obs, np.concatenate([p.obs for p in pieces]))
-    np.testing.assert_array_equal(whole.gamma, np.concatenate([p.gamma for p in pieces]))
 
 
 def test_default_stream_statistics_match_the_paper():
