@@ -192,6 +192,10 @@ class TraceTaskEnv(PredictionEnv):
     The authors' released code used ISI 24-36 and 5 distractors:
     ``gym.make("TracePatterning-v0", **RELEASED_CODE_KWARGS)``.
     ``env.unwrapped.oracle()`` after ``reset`` gives the Bayes-optimal predictor.
+
+    ## Version History
+    * v0: TracePatterning-v0, TraceConditioning-v0 and NoisyPatterning-v0 as in Javed et al. (2023) §4
+      (ISI ~ U{14..26}, ITI ~ U{80..120}, gamma 0.9), streams from a per-stream xoshiro256** generator.
     """
 
     def __init__(self, n_cs: int = 6, n_active: int = 3, n_activating: int = 10, isi=(14, 26), iti=(80, 120),

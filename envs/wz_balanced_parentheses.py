@@ -167,6 +167,9 @@ class BalancedParenthesesEnv(SupervisedEnv):
     ## Arguments
     * ``min_len`` (1), ``max_len`` (10): string lengths, 1 <= min_len <= max_len.
     * ``balanced_prob`` (0.5): probability that a tape is a random balanced string.
+
+    ## Version History
+    * v0: the controller of Williams & Zipser (1989) §3.4, tapes of 1-10 symbols, half of them balanced.
     """
 
     def __init__(self, min_len: int = 1, max_len: int = 10, balanced_prob: float = 0.5) -> None:

@@ -74,6 +74,9 @@ class DelayedNonmatchEnv(SupervisedEnv):
     ## Arguments
     * ``cue_prob`` (0.5): probability that the cue line is on at a step, in (0, 1].
     * ``delay`` (2): steps between a comparison and its target, >= 1.
+
+    ## Version History
+    * v0: Williams & Zipser (1989) §3.3, cue probability 0.5, target 2 steps after the comparison.
     """
 
     def __init__(self, cue_prob: float = 0.5, delay: int = 2) -> None:

@@ -77,6 +77,9 @@ class OscillationEnv(SupervisedEnv):
     * ``variant`` ("alternating"): ``"alternating"``, ``"double"`` or ``"sine"``.
     * ``period`` (25.0): period of the sine in steps (> 2; ignored by the binary variants).
     * ``amplitude`` (0.4): amplitude of the sine, in (0, 0.5].
+
+    ## Version History
+    * v0: the three oscillations of Williams & Zipser (1989) §3.5, no input.
     """
 
     def __init__(self, variant: str = "alternating", period: float = 25.0, amplitude: float = 0.4) -> None:

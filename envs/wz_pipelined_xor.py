@@ -72,6 +72,9 @@ class PipelinedXOREnv(SupervisedEnv):
 
     ## Arguments
     * ``delay`` (2): tau, the steps between the input bits and their XOR target (>= 1).
+
+    ## Version History
+    * v0: Williams & Zipser (1989) §3.1 with tau = 2.
     """
 
     def __init__(self, delay: int = 2) -> None:

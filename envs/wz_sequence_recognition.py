@@ -68,6 +68,9 @@ class SequenceRecognitionEnv(SupervisedEnv):
 
     ## Arguments
     * ``n_lines`` (4): input lines, >= 2 (a, b and ``n_lines - 2`` distractors).
+
+    ## Version History
+    * v0: Williams & Zipser (1989) §3.2 with four input lines.
     """
 
     def __init__(self, n_lines: int = 4) -> None:
