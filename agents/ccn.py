@@ -43,8 +43,8 @@ not learn trace patterning within a few million steps).
 """
 from __future__ import annotations
 
-import math
-from typing import Any
+import inspect
+from typing import Any, ClassVar, Mapping, NamedTuple
 
 import numba as nb
 import numpy as np
@@ -63,17 +63,80 @@ RMSPROP_EPS = 1e-8
 OUTPUT_STEP_SIZES = {"alpha": 0, "released": 1}
 #: ``normalisation_gradient`` options (see the module docstring).
 NORMALISATION_GRADIENTS = {"stop": 0, "exact": 1}
+#: Every hyperparameter of the column networks with its default: CCN on trace patterning (Table 1)
+#: and the released code's optimiser; Columnar and Constructive override the shape (``defaults``).
+HYPERPARAMETERS: dict[str, Any] = {
+    "alpha": 1e-4, "lam": 0.99, "optimizer": "rmsprop", "n_features": 20, "features_per_stage": 4,
+    "steps_per_stage": 10_000_000, "norm_beta": 0.99999, "norm_eps": 0.01, "norm_floor": "std",
+    "init_scale": 0.01, "output_step_size": "alpha", "normalisation_gradient": "stop",
+}
 
-# Layout of the integer config / counters passed to the compiled loop.
-_N_IN, _PER_STAGE, _N_STAGES, _STEPS_PER_STAGE, _OPTIMIZER, _FLOOR, _OUT_STEP, _EXACT = range(8)
-_ALPHA, _LAMBDA, _BETA, _EPS = range(4)
-_T, _STAGE = range(2)
-_ALPHA_COLUMNS, _ALPHA_OUT = range(2)
+#: Entries of the ``counters`` array (int64[2]): steps learned so far, and the stage learning now.
+STEPS_DONE, STAGE = 0, 1
+#: Entries of the ``alpha`` array (float64[2]): step sizes of the learning columns and of the output layer.
+ALPHA_COLUMNS, ALPHA_OUTPUT = 0, 1
 
-#: Arrays of a learner's state, in the order the compiled loop takes them.
-_STATE = ("theta", "packed", "out_w", "h", "c", "raw", "z", "in_mu", "in_var", "in_inv", "out_mu",
-          "out_var", "h_hat", "records", "th", "tc", "tm", "tv", "grad_c", "grad_o", "e_c", "e_o", "v_c", "v_o",
-          "alpha", "counters", "y_prev")
+
+class ColumnNetworkConfig(NamedTuple):
+    """The fixed settings the compiled loop reads (scalars; numba passes them by value)."""
+
+    n_inputs: int                   # size of the observation x_t
+    features_per_stage: int         # columns learned together in one stage
+    n_stages: int                   # n_features / features_per_stage
+    steps_per_stage: int            # steps each stage learns before it freezes
+    optimizer: int                  # td_lambda.SGD or td_lambda.RMSPROP
+    norm_floor: int                 # normalisation.FLOOR_STD or FLOOR_VAR
+    released_output_step: bool      # output step size alpha / ((stage + 1) * features_per_stage)
+    exact_gradient: bool            # differentiate through the output statistics (TM, TV traces)
+    alpha: float                    # step size
+    lam: float                      # trace decay lambda
+    norm_beta: float                # decay of the running feature statistics
+    norm_eps: float                 # floor of the normaliser's divisor
+
+
+class ColumnNetworkState(NamedTuple):
+    """Every array of a column network, float64 unless said otherwise; the learner's checkpoint.
+
+    With F = n_features, M = inputs of the last stage's columns (n_inputs + (n_stages - 1) *
+    features_per_stage), S = n_stages and B = the largest stage's parameter count:
+    """
+
+    theta: np.ndarray     # [P]: every stage's column parameters, stage after stage (stage_slice)
+    packed: np.ndarray    # [F, 4, M + 2]: frozen columns' weights with their input normalisation folded in
+    out_w: np.ndarray     # [1 + F]: output bias b and weights w
+    h: np.ndarray         # [F]: column outputs h_t
+    c: np.ndarray         # [F]: column cell states c_t
+    raw: np.ndarray       # [M]: a stage's raw inputs r = [x_t, earlier stages' h_t]
+    z: np.ndarray         # [M + 2]: the learning stage's normalised inputs, then h(t-1) and 1
+    in_mu: np.ndarray     # [S, M]: each stage's input means
+    in_var: np.ndarray    # [S, M]: each stage's input variances
+    in_inv: np.ndarray    # [S, M]: frozen stages' 1 / scale(var) of their inputs
+    out_mu: np.ndarray    # [F]: feature means (output normalisation)
+    out_var: np.ndarray   # [F]: feature variances
+    h_hat: np.ndarray     # [F]: normalised features
+    records: np.ndarray   # [F, lstm_column.RECORD_SIZE]: each column's forward step, for its traces
+    th: np.ndarray        # [B]: TH = dh/dp of the learning stage's parameters
+    tc: np.ndarray        # [B]: TC = dc/dp
+    tm: np.ndarray        # [B] ("exact") or [0]: TM = d mu / dp
+    tv: np.ndarray        # [B] ("exact") or [0]: TV = d var / dp
+    grad_c: np.ndarray    # [B]: d y / dp of the learning stage's parameters
+    grad_o: np.ndarray    # [1 + F]: d y / d(b, w)
+    e_c: np.ndarray       # [B]: eligibility trace of the learning stage's parameters
+    e_o: np.ndarray       # [1 + F]: eligibility trace of the output layer
+    v_c: np.ndarray       # [B]: RMSProp state of the learning stage's parameters
+    v_o: np.ndarray       # [1 + F]: RMSProp state of the output layer
+    alpha: np.ndarray     # [2]: step sizes (ALPHA_COLUMNS, ALPHA_OUTPUT)
+    counters: np.ndarray  # int64[2]: STEPS_DONE, STAGE
+    y_prev: np.ndarray    # [1]: the last prediction
+
+
+def constructor_signature(defaults: Mapping[str, Any]) -> inspect.Signature:
+    """``(n_inputs, *, seed=0, <every default as a keyword>)``: what ``inspect.signature`` (and so
+    :func:`rtrlbench.agents.registry.make_learner`) reports for a column network class."""
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    return inspect.Signature([inspect.Parameter("n_inputs", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=int),
+                              inspect.Parameter("seed", keyword, default=0),
+                              *(inspect.Parameter(name, keyword, default=value) for name, value in defaults.items())])
 
 
 class ColumnNetworkLearner(Learner):
@@ -105,100 +168,113 @@ class ColumnNetworkLearner(Learner):
     """
 
     name = "ccn"
+    #: The keywords this network takes and their defaults: :data:`HYPERPARAMETERS` with its own shape.
+    defaults: ClassVar[Mapping[str, Any]] = HYPERPARAMETERS
 
-    def __init__(self, n_inputs: int, *, seed: int = 0, alpha: float = 1e-4, lam: float = 0.99,
-                 optimizer: str = "rmsprop", n_features: int = 20, features_per_stage: int | None = 4,
-                 steps_per_stage: int | None = 10_000_000, norm_beta: float = 0.99999, norm_eps: float = 0.01,
-                 norm_floor: str = "std", init_scale: float = 0.01, output_step_size: str = "alpha",
-                 normalisation_gradient: str = "stop") -> None:
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.__signature__ = constructor_signature(cls.defaults)
+
+    def __init__(self, n_inputs: int, *, seed: int = 0, **hyperparameters) -> None:
         super().__init__(n_inputs)
-        if features_per_stage is None:
-            features_per_stage = n_features
-        if steps_per_stage is None:
-            steps_per_stage = 1
-        int_at_least("seed", seed, 0)
-        positive_int("n_features", n_features)
+        unknown = sorted(set(hyperparameters) - set(self.defaults))
+        if unknown:
+            raise TypeError(f"{type(self).__name__} got unexpected keyword argument(s) {unknown}; "
+                            f"it takes: seed, {', '.join(self.defaults)}")
+        self.seed = int_at_least("seed", seed, 0)
+        self._hyperparameters = hp = self._checked({**self.defaults, **hyperparameters})
+        self._config = ColumnNetworkConfig(
+            n_inputs=self.n_inputs, features_per_stage=hp["features_per_stage"],
+            n_stages=hp["n_features"] // hp["features_per_stage"], steps_per_stage=hp["steps_per_stage"],
+            optimizer=optimizer_code(hp["optimizer"]), norm_floor=normalisation.floor_code(hp["norm_floor"]),
+            released_output_step=hp["output_step_size"] == "released",
+            exact_gradient=hp["normalisation_gradient"] == "exact",
+            alpha=hp["alpha"], lam=hp["lam"], norm_beta=hp["norm_beta"], norm_eps=hp["norm_eps"])
+        self._arrays = self._initial_arrays()
+
+    @classmethod
+    def _stage_shape(cls, n_features, features_per_stage, steps_per_stage) -> tuple:
+        """(features_per_stage, steps_per_stage) as given, None meaning one stage / one step."""
+        return (n_features if features_per_stage is None else features_per_stage,
+                1 if steps_per_stage is None else steps_per_stage)
+
+    @classmethod
+    def _checked(cls, hp: dict[str, Any]) -> dict[str, Any]:
+        """The hyperparameters ``hp`` checked and converted to plain values (the same keys)."""
+        n_features = positive_int("n_features", hp["n_features"])
+        features_per_stage, steps_per_stage = cls._stage_shape(n_features, hp["features_per_stage"],
+                                                               hp["steps_per_stage"])
         positive_int("features_per_stage", features_per_stage)
         positive_int("steps_per_stage", steps_per_stage)
         if n_features % features_per_stage:
             raise ValueError(f"n_features={n_features} must be a multiple of features_per_stage={features_per_stage}")
-        step_size(alpha)
-        unit_interval("lam (trace decay lambda)", lam)
-        positive_float("init_scale", init_scale)
-        normalisation.check_norm_args(norm_beta, norm_eps)
-        choice("output_step_size", output_step_size, OUTPUT_STEP_SIZES)
-        choice("normalisation_gradient", normalisation_gradient, NORMALISATION_GRADIENTS,
-               hint=" ('stop': the statistics are constants in the gradient, as in the paper; 'exact': "
-                    "differentiate through them)")
-        self._hp = {
-            "alpha": float(alpha), "lam": float(lam), "optimizer": optimizer, "n_features": int(n_features),
+        normalisation.check_norm_args(hp["norm_beta"], hp["norm_eps"])
+        optimizer_code(hp["optimizer"])
+        normalisation.floor_code(hp["norm_floor"])
+        return {
+            "alpha": step_size(hp["alpha"]), "lam": unit_interval("lam (trace decay lambda)", hp["lam"]),
+            "optimizer": hp["optimizer"], "n_features": n_features,
             "features_per_stage": int(features_per_stage), "steps_per_stage": int(steps_per_stage),
-            "norm_beta": float(norm_beta), "norm_eps": float(norm_eps), "norm_floor": norm_floor,
-            "init_scale": float(init_scale), "output_step_size": output_step_size,
-            "normalisation_gradient": normalisation_gradient,
+            "norm_beta": float(hp["norm_beta"]), "norm_eps": float(hp["norm_eps"]),
+            "norm_floor": hp["norm_floor"],
+            "init_scale": positive_float("init_scale", hp["init_scale"]),
+            "output_step_size": choice("output_step_size", hp["output_step_size"], OUTPUT_STEP_SIZES),
+            "normalisation_gradient": choice(
+                "normalisation_gradient", hp["normalisation_gradient"], NORMALISATION_GRADIENTS,
+                hint=" ('stop': the statistics are constants in the gradient, as in the paper; 'exact': "
+                     "differentiate through them)"),
         }
-        self.seed = int(seed)
-        self._cfg = np.array([n_inputs, features_per_stage, n_features // features_per_stage, steps_per_stage,
-                              optimizer_code(optimizer), normalisation.floor_code(norm_floor),
-                              OUTPUT_STEP_SIZES[output_step_size], NORMALISATION_GRADIENTS[normalisation_gradient]],
-                             dtype=np.int64)
-        self._fcfg = np.array([alpha, lam, norm_beta, norm_eps], dtype=np.float64)
-        self._s = self._initial_state()
 
     # ------------------------------------------------------------------ layout
     @property
     def n_stages(self) -> int:
-        return int(self._cfg[_N_STAGES])
+        return self._config.n_stages
 
     @property
     def stage(self) -> int:
         """The stage now learning (0-based)."""
-        return int(self._s["counters"][_STAGE])
+        return int(self._arrays.counters[STAGE])
 
     @property
     def steps_done(self) -> int:
-        return int(self._s["counters"][_T])
+        return int(self._arrays.counters[STEPS_DONE])
 
     def stage_inputs(self, stage: int) -> int:
         """Inputs of a column of ``stage``: the observation plus every earlier feature."""
-        return self.n_inputs + stage * self._hp["features_per_stage"]
+        return self.n_inputs + stage * self._hyperparameters["features_per_stage"]
 
     def stage_slice(self, stage: int) -> slice:
         """Where the parameters of ``stage``'s columns sit in ``parameters()["columns"]``."""
         offsets = self._stage_offsets
         return slice(int(offsets[stage]), int(offsets[stage + 1]))
 
-    def _initial_state(self) -> dict[str, np.ndarray]:
-        per_stage, n_features, n_stages = self._hp["features_per_stage"], self._hp["n_features"], self.n_stages
+    def _initial_arrays(self) -> ColumnNetworkState:
+        """Fresh arrays (see :class:`ColumnNetworkState`), every stage's columns drawn from the seed,
+        stage 0 begun."""
+        per_stage, n_features, n_stages = self._config.features_per_stage, self._hyperparameters["n_features"], \
+            self.n_stages
         sizes = [per_stage * int(lstm_column.block_size(self.stage_inputs(s))) for s in range(n_stages)]
         self._stage_offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         block, m_max = max(sizes), self.stage_inputs(n_stages - 1)
+        n_exact = block if self._config.exact_gradient else 0  # TM, TV: only "exact" carries them
         rng = np.random.default_rng(self.seed)
-        scale = self._hp["init_scale"]
-        s = {
-            "theta": rng.uniform(-scale, scale, int(self._stage_offsets[-1])),
-            "packed": np.zeros((n_features, lstm_column.N_GATES, m_max + 2)),
-            "out_w": np.zeros(1 + n_features),
-            "h": np.zeros(n_features), "c": np.zeros(n_features),
-            "raw": np.zeros(m_max), "z": np.zeros(m_max + 2),
-            "in_mu": np.zeros((n_stages, m_max)), "in_var": np.ones((n_stages, m_max)),
-            "in_inv": np.ones((n_stages, m_max)),
-            "out_mu": np.zeros(n_features), "out_var": np.ones(n_features), "h_hat": np.zeros(n_features),
-            "records": np.zeros((n_features, lstm_column.RECORD_SIZE)),
-            "grad_o": np.zeros(1 + n_features), "e_o": np.zeros(1 + n_features),
-            "v_o": np.ones(1 + n_features),
-            "alpha": np.full(2, self._hp["alpha"]),  # step sizes of the columns and of the output layer
-            "counters": np.zeros(2, dtype=np.int64), "y_prev": np.zeros(1),
-        }
-        for key in ("th", "tc", "grad_c", "e_c"):
-            s[key] = np.zeros(block)
-        for key in ("tm", "tv"):  # only "exact" carries them
-            s[key] = np.zeros(block if self._hp["normalisation_gradient"] == "exact" else 0)
-        s["v_c"] = np.ones(block)
-        _begin_stage(0, self._cfg, self._fcfg, self._stage_offsets, s["theta"], s["packed"], s["h"], s["c"], s["in_mu"],
-                     s["in_var"], s["in_inv"], s["out_mu"], s["out_var"], s["th"], s["tc"], s["tm"], s["tv"], s["e_c"],
-                     s["v_c"], s["alpha"])
-        return s
+        scale = self._hyperparameters["init_scale"]
+        arrays = ColumnNetworkState(
+            theta=rng.uniform(-scale, scale, int(self._stage_offsets[-1])),
+            packed=np.zeros((n_features, lstm_column.N_GATES, m_max + 2)),
+            out_w=np.zeros(1 + n_features), h=np.zeros(n_features), c=np.zeros(n_features),
+            raw=np.zeros(m_max), z=np.zeros(m_max + 2),
+            in_mu=np.zeros((n_stages, m_max)), in_var=np.ones((n_stages, m_max)), in_inv=np.ones((n_stages, m_max)),
+            out_mu=np.zeros(n_features), out_var=np.ones(n_features), h_hat=np.zeros(n_features),
+            records=np.zeros((n_features, lstm_column.RECORD_SIZE)),
+            th=np.zeros(block), tc=np.zeros(block), tm=np.zeros(n_exact), tv=np.zeros(n_exact),
+            grad_c=np.zeros(block), grad_o=np.zeros(1 + n_features), e_c=np.zeros(block), e_o=np.zeros(1 + n_features),
+            v_c=np.ones(block), v_o=np.ones(1 + n_features),
+            alpha=np.full(2, self._hyperparameters["alpha"]),
+            counters=np.zeros(2, dtype=np.int64), y_prev=np.zeros(1),
+        )
+        _begin_stage(0, self._config, self._stage_offsets, arrays)
+        return arrays
 
     # -------------------------------------------------------------- learning
     def _predict_first(self, x: np.ndarray) -> float:
@@ -212,37 +288,35 @@ class ColumnNetworkLearner(Learner):
 
     def _run(self, obs, cumulant, gamma, first: bool) -> np.ndarray:
         predictions = np.empty(len(obs))
-        s = self._s
-        _run_kernel(obs, cumulant, gamma, predictions, first, self._cfg, self._fcfg, self._stage_offsets,
-                    *(s[key] for key in _STATE))
+        _run_kernel(obs, cumulant, gamma, predictions, first, self._config, self._stage_offsets, self._arrays)
         return predictions
 
     # ------------------------------------------------------------ inspection
     def parameters(self) -> dict[str, np.ndarray]:
         """Copies of the parameters: ``columns`` (every stage's column blocks, see
         :meth:`stage_slice`) and ``output`` (``[b, w_0, ..., w_{n_features-1}]``)."""
-        return {"columns": self._s["theta"].copy(), "output": self._s["out_w"].copy()}
+        return {"columns": self._arrays.theta.copy(), "output": self._arrays.out_w.copy()}
 
     def prediction_gradient(self) -> dict[str, np.ndarray]:
         """d y_t / d theta for the last prediction, over the parameters that learn now:
         ``columns`` (float64 matching ``parameters()["columns"][stage_slice(stage)]``) and
         ``output`` (``[b, w_0, ...]`` for the features built so far)."""
         n_block = self.stage_slice(self.stage).stop - self.stage_slice(self.stage).start
-        n_out = 1 + (self.stage + 1) * self._hp["features_per_stage"]
-        return {"columns": self._s["grad_c"][:n_block].copy(), "output": self._s["grad_o"][:n_out].copy()}
+        n_out = 1 + (self.stage + 1) * self._hyperparameters["features_per_stage"]
+        return {"columns": self._arrays.grad_c[:n_block].copy(), "output": self._arrays.grad_o[:n_out].copy()}
 
     def features(self) -> np.ndarray:
         """The raw features h_t (float64[n_features]; 0 for columns not built yet)."""
-        return self._s["h"].copy()
+        return self._arrays.h.copy()
 
     def hyperparameters(self) -> dict[str, Any]:
-        return dict(self._hp)
+        return dict(self._hyperparameters)
 
     def get_state(self) -> dict[str, Any]:
         state = super().get_state()
         state["hyperparameters"] = self.hyperparameters()
         state["n_inputs"] = self.n_inputs
-        state["arrays"] = {key: value.copy() for key, value in self._s.items()}
+        state["arrays"] = {key: value.copy() for key, value in self._arrays._asdict().items()}
         return state
 
     def set_state(self, state: dict[str, Any]) -> None:
@@ -250,50 +324,43 @@ class ColumnNetworkLearner(Learner):
             raise ValueError("this checkpoint belongs to a learner with other hyperparameters or input size; "
                              "build the learner with the checkpoint's hyperparameters first")
         arrays = state["arrays"]
-        for key, value in self._s.items():
+        for key, value in self._arrays._asdict().items():
             if np.shape(arrays[key]) != value.shape:
                 raise ValueError(f"checkpoint array {key!r} has shape {np.shape(arrays[key])}, expected {value.shape}")
-        for key, value in self._s.items():
+        for key, value in self._arrays._asdict().items():
             value[...] = arrays[key]
         super().set_state(state)
+
+
+ColumnNetworkLearner.__signature__ = constructor_signature(ColumnNetworkLearner.defaults)
 
 
 class ColumnarLearner(ColumnNetworkLearner):
     """Columnar network: every column learns at once in a single stage (default 5 columns)."""
 
     name = "columnar"
+    defaults = {**HYPERPARAMETERS, "n_features": 5, "features_per_stage": None, "steps_per_stage": None}
 
-    def __init__(self, n_inputs: int, *, seed: int = 0, alpha: float = 1e-4, lam: float = 0.99,
-                 optimizer: str = "rmsprop", n_features: int = 5, features_per_stage: int | None = None,
-                 steps_per_stage: int | None = None, norm_beta: float = 0.99999, norm_eps: float = 0.01,
-                 norm_floor: str = "std", init_scale: float = 0.01, output_step_size: str = "alpha",
-                 normalisation_gradient: str = "stop") -> None:
+    @classmethod
+    def _stage_shape(cls, n_features, features_per_stage, steps_per_stage) -> tuple:
         if features_per_stage is not None and features_per_stage != n_features:
             raise ValueError(f"a columnar network has one stage: features_per_stage must equal n_features "
                              f"({n_features}) or be left out, got {features_per_stage!r}; use 'ccn' for stages")
-        super().__init__(n_inputs, seed=seed, alpha=alpha, lam=lam, optimizer=optimizer, n_features=n_features,
-                         features_per_stage=n_features, steps_per_stage=steps_per_stage or 1, norm_beta=norm_beta,
-                         norm_eps=norm_eps, norm_floor=norm_floor, init_scale=init_scale,
-                         output_step_size=output_step_size, normalisation_gradient=normalisation_gradient)
+        return super()._stage_shape(n_features, n_features, steps_per_stage)
 
 
 class ConstructiveLearner(ColumnNetworkLearner):
     """Constructive network: one new column per stage (default 10 columns, 5M steps each)."""
 
     name = "constructive"
+    defaults = {**HYPERPARAMETERS, "n_features": 10, "features_per_stage": 1, "steps_per_stage": 5_000_000}
 
-    def __init__(self, n_inputs: int, *, seed: int = 0, alpha: float = 1e-4, lam: float = 0.99,
-                 optimizer: str = "rmsprop", n_features: int = 10, features_per_stage: int = 1,
-                 steps_per_stage: int = 5_000_000, norm_beta: float = 0.99999, norm_eps: float = 0.01,
-                 norm_floor: str = "std", init_scale: float = 0.01, output_step_size: str = "alpha",
-                 normalisation_gradient: str = "stop") -> None:
+    @classmethod
+    def _stage_shape(cls, n_features, features_per_stage, steps_per_stage) -> tuple:
         if features_per_stage != 1:
             raise ValueError(f"a constructive network learns one feature per stage: features_per_stage must be 1, "
                              f"got {features_per_stage!r}; use 'ccn' for more")
-        super().__init__(n_inputs, seed=seed, alpha=alpha, lam=lam, optimizer=optimizer, n_features=n_features,
-                         features_per_stage=1, steps_per_stage=steps_per_stage, norm_beta=norm_beta,
-                         norm_eps=norm_eps, norm_floor=norm_floor, init_scale=init_scale,
-                         output_step_size=output_step_size, normalisation_gradient=normalisation_gradient)
+        return super()._stage_shape(n_features, 1, steps_per_stage)
 
 
 class CCNLearner(ColumnNetworkLearner):
@@ -304,72 +371,83 @@ class CCNLearner(ColumnNetworkLearner):
 
 # --------------------------------------------------------------------------- compiled loop
 @nb.njit(cache=True)
-def _begin_stage(stage, cfg, fcfg, stage_off, theta, packed, h, c, in_mu, in_var, in_inv, out_mu, out_var, th, tc,
-                 tm, tv, e_c, v_c, alpha):
+def _begin_stage(stage, config, stage_off, arrays):
     """Fresh columns for ``stage``: zero state, fresh statistics, zero traces. The stage
     before freezes: its input statistics become fixed and are folded, with its weights,
-    into the packed copy the forward pass of frozen columns reads (:func:`lstm_column.pack_stage`)."""
-    per_stage = cfg[_PER_STAGE]
+    into the packed copy the forward pass of frozen columns reads (:func:`lstm_column.pack_stage`).
+    ``config``: :class:`ColumnNetworkConfig`; ``arrays``: :class:`ColumnNetworkState`."""
+    per_stage = config.features_per_stage
+    in_mu, in_var, in_inv = arrays.in_mu, arrays.in_var, arrays.in_inv
     if stage > 0:
-        m = cfg[_N_IN] + (stage - 1) * per_stage
-        normalisation.inverse_scales(in_var[stage - 1], in_inv[stage - 1], m, fcfg[_EPS], cfg[_FLOOR])
+        m = config.n_inputs + (stage - 1) * per_stage
+        normalisation.inverse_scales(in_var[stage - 1], in_inv[stage - 1], m, config.norm_eps, config.norm_floor)
         size = per_stage * lstm_column.block_size(m)
-        frozen = theta[stage_off[stage - 1]:stage_off[stage - 1] + size].reshape((per_stage, lstm_column.N_GATES, m + 2))
-        lstm_column.pack_stage(frozen, packed, (stage - 1) * per_stage, m, per_stage, in_mu[stage - 1],
+        start = stage_off[stage - 1]
+        frozen = arrays.theta[start:start + size].reshape((per_stage, lstm_column.N_GATES, m + 2))
+        lstm_column.pack_stage(frozen, arrays.packed, (stage - 1) * per_stage, m, per_stage, in_mu[stage - 1],
                                in_inv[stage - 1])
     for k in range(stage * per_stage, (stage + 1) * per_stage):
-        h[k] = 0.0
-        c[k] = 0.0
-        out_mu[k] = 0.0
-        out_var[k] = 1.0
+        arrays.h[k] = 0.0
+        arrays.c[k] = 0.0
+        arrays.out_mu[k] = 0.0
+        arrays.out_var[k] = 1.0
     in_mu[stage, :] = 0.0
     in_var[stage, :] = 1.0
-    th[:] = 0.0
-    tc[:] = 0.0
-    tm[:] = 0.0
-    tv[:] = 0.0
-    e_c[:] = 0.0
-    v_c[:] = 1.0
-    if cfg[_OUT_STEP] == 1:
-        alpha[_ALPHA_OUT] = fcfg[_ALPHA] / ((stage + 1) * per_stage)
+    arrays.th[:] = 0.0
+    arrays.tc[:] = 0.0
+    arrays.tm[:] = 0.0
+    arrays.tv[:] = 0.0
+    arrays.e_c[:] = 0.0
+    arrays.v_c[:] = 1.0
+    if config.released_output_step:
+        arrays.alpha[ALPHA_OUTPUT] = config.alpha / ((stage + 1) * per_stage)
 
 
 @nb.njit(cache=True)
-def _stage_views(stage, cfg, stage_off, theta, th, tc, tm, tv, grad_c):
+def _stage_views(stage, config, stage_off, arrays):
     """The learning stage's parameters, flat (float64[size]), and its parameters and
     traces as (features_per_stage, N_GATES, inputs + 2) views (see
     :func:`lstm_column.column_traces`): theta_flat, theta, TH, TC, TM, TV, grad."""
-    per_stage = cfg[_PER_STAGE]
-    ng = cfg[_N_IN] + stage * per_stage + 2
+    per_stage = config.features_per_stage
+    ng = config.n_inputs + stage * per_stage + 2
     size = per_stage * lstm_column.N_GATES * ng
     shape = (per_stage, lstm_column.N_GATES, ng)
-    theta_flat = theta[stage_off[stage]:stage_off[stage] + size]
-    n_extra = size if cfg[_EXACT] == 1 else 0  # TM, TV exist only for "exact"
+    theta_flat = arrays.theta[stage_off[stage]:stage_off[stage] + size]
+    n_extra = size if config.exact_gradient else 0  # TM, TV exist only for "exact"
     extra = (per_stage, lstm_column.N_GATES, ng if n_extra else 0)
-    return (theta_flat, theta_flat.reshape(shape), th[:size].reshape(shape), tc[:size].reshape(shape),
-            tm[:n_extra].reshape(extra), tv[:n_extra].reshape(extra), grad_c[:size].reshape(shape))
+    return (theta_flat, theta_flat.reshape(shape), arrays.th[:size].reshape(shape), arrays.tc[:size].reshape(shape),
+            arrays.tm[:n_extra].reshape(extra), arrays.tv[:n_extra].reshape(extra),
+            arrays.grad_c[:size].reshape(shape))
 
 
 @nb.njit(cache=True, error_model="numpy")  # IEEE division (no zero check) in the inlined kernels: loops vectorise
-def _run_kernel(obs, cumulant, gamma, predictions, first, cfg, fcfg, stage_off, theta, packed, out_w, h, c, raw, z,
-                in_mu, in_var, in_inv, out_mu, out_var, h_hat, records, th, tc, tm, tv, grad_c, grad_o,
-                e_c, e_o, v_c, v_o, alpha, counters, y_prev):
-    n_in, per_stage, n_stages, steps_per_stage = cfg[_N_IN], cfg[_PER_STAGE], cfg[_N_STAGES], cfg[_STEPS_PER_STAGE]
-    optimizer, floor, exact = cfg[_OPTIMIZER], cfg[_FLOOR], cfg[_EXACT] == 1
-    lam, beta, eps = fcfg[_LAMBDA], fcfg[_BETA], fcfg[_EPS]
-    stage = counters[_STAGE]
-    theta_l, theta_s, th_s, tc_s, tm_s, tv_s, g_s = _stage_views(stage, cfg, stage_off, theta, th, tc, tm, tv, grad_c)
-    mu_s, var_s = in_mu[stage], in_var[stage]
+def _run_kernel(obs, cumulant, gamma, predictions, first, config, stage_off, arrays):
+    """Learn from the rows of a chunk in order, writing the prediction made at each into
+    ``predictions`` (float64[T]); ``first``: the first row is x_0 of a new stream.
+    ``config``: :class:`ColumnNetworkConfig`; ``stage_off``: int64[n_stages + 1], where each
+    stage's parameters start in ``arrays.theta``; ``arrays``: :class:`ColumnNetworkState`."""
+    n_in, per_stage, n_stages = config.n_inputs, config.features_per_stage, config.n_stages
+    steps_per_stage, optimizer, floor, exact = (config.steps_per_stage, config.optimizer, config.norm_floor,
+                                                config.exact_gradient)
+    lam, beta, eps = config.lam, config.norm_beta, config.norm_eps
+    packed, out_w, h, c, raw, z = arrays.packed, arrays.out_w, arrays.h, arrays.c, arrays.raw, arrays.z
+    in_mu, in_var, out_mu, out_var, h_hat = arrays.in_mu, arrays.in_var, arrays.out_mu, arrays.out_var, arrays.h_hat
+    records, th, tc, grad_c, grad_o = arrays.records, arrays.th, arrays.tc, arrays.grad_c, arrays.grad_o
+    e_c, e_o, v_c, v_o = arrays.e_c, arrays.e_o, arrays.v_c, arrays.v_o
+    alpha, counters, y_prev = arrays.alpha, arrays.counters, arrays.y_prev
+    stage = counters[STAGE]
+    (stage_theta_flat, stage_theta, stage_th, stage_tc, stage_tm, stage_tv,
+     stage_grad) = _stage_views(stage, config, stage_off, arrays)
+    stage_in_mu, stage_in_var = in_mu[stage], in_var[stage]
     for row in range(obs.shape[0]):
         is_first = first and row == 0
-        if stage < n_stages - 1 and counters[_T] >= (stage + 1) * steps_per_stage:
+        if stage < n_stages - 1 and counters[STEPS_DONE] >= (stage + 1) * steps_per_stage:
             stage += 1
-            counters[_STAGE] = stage
-            _begin_stage(stage, cfg, fcfg, stage_off, theta, packed, h, c, in_mu, in_var, in_inv, out_mu, out_var, th,
-                         tc, tm, tv, e_c, v_c, alpha)
-            theta_l, theta_s, th_s, tc_s, tm_s, tv_s, g_s = _stage_views(stage, cfg, stage_off, theta, th, tc, tm, tv,
-                                                                          grad_c)
-            mu_s, var_s = in_mu[stage], in_var[stage]
+            counters[STAGE] = stage
+            _begin_stage(stage, config, stage_off, arrays)
+            (stage_theta_flat, stage_theta, stage_th, stage_tc, stage_tm, stage_tv,
+             stage_grad) = _stage_views(stage, config, stage_off, arrays)
+            stage_in_mu, stage_in_var = in_mu[stage], in_var[stage]
         if is_first:  # a new stream: the recurrent state and its traces start afresh
             h[:] = 0.0
             c[:] = 0.0
@@ -387,11 +465,11 @@ def _run_kernel(obs, cumulant, gamma, predictions, first, cfg, fcfg, stage_off, 
                 h[k], c[k] = lstm_column.column_forward(packed, k, m, raw, h[k], c[k], records, k)
                 raw[m + col] = h[k]
             m += per_stage
-        normalisation.update_normalise(mu_s, var_s, raw, z, m, beta, eps, floor)
+        normalisation.update_normalise(stage_in_mu, stage_in_var, raw, z, m, beta, eps, floor)
         k0 = stage * per_stage
         for col in range(per_stage):
             k = k0 + col
-            h[k], c[k] = lstm_column.column_forward(theta_s, col, m, z, h[k], c[k], records, k)
+            h[k], c[k] = lstm_column.column_forward(stage_theta, col, m, z, h[k], c[k], records, k)
         n_built = k0 + per_stage
         normalisation.update_normalise(out_mu, out_var, h, h_hat, n_built, beta, eps, floor)
         y = out_w[0]
@@ -411,14 +489,14 @@ def _run_kernel(obs, cumulant, gamma, predictions, first, cfg, fcfg, stage_off, 
             centred = h[k] - out_mu[k]
             p_coef = out_w[1 + k] / sc
             q_coef = -out_w[1 + k] * centred * normalisation.scale_slope(var, eps, floor) / (sc * sc) if exact else 0.0
-            lstm_column.column_traces(theta_s, col, m, z, records, k, th_s, tc_s, tm_s, tv_s, g_s, exact, beta,
-                                      centred, p_coef, q_coef)
-        update_then_accumulate(theta_l, e_c, grad_c, theta_l.shape[0], delta, alpha[_ALPHA_COLUMNS], decay, step_rule,
-                               v_c, RMSPROP_BETA2, RMSPROP_EPS)
+            lstm_column.column_traces(stage_theta, col, m, z, records, k, stage_th, stage_tc, stage_tm, stage_tv,
+                                      stage_grad, exact, beta, centred, p_coef, q_coef)
+        update_then_accumulate(stage_theta_flat, e_c, grad_c, stage_theta_flat.shape[0], delta, alpha[ALPHA_COLUMNS],
+                               decay, step_rule, v_c, RMSPROP_BETA2, RMSPROP_EPS)
         grad_o[0] = 1.0
         for k in range(n_built):
             grad_o[1 + k] = h_hat[k]
-        update_then_accumulate(out_w, e_o, grad_o, 1 + n_built, delta, alpha[_ALPHA_OUT], decay, step_rule, v_o,
+        update_then_accumulate(out_w, e_o, grad_o, 1 + n_built, delta, alpha[ALPHA_OUTPUT], decay, step_rule, v_o,
                                RMSPROP_BETA2, RMSPROP_EPS)
         y_prev[0] = y
-        counters[_T] += 1
+        counters[STEPS_DONE] += 1

@@ -81,8 +81,8 @@ def _random_stream(n_in, steps, seed):
 def _frozen_random_learner(cls=ColumnNetworkLearner, seed=3, **hp):
     """A learner with large random weights (incl. output weights) and learning switched off."""
     learner = cls(3, seed=seed, init_scale=0.8, **hp)
-    learner._s["out_w"][:] = np.random.default_rng(seed + 100).normal(size=learner._s["out_w"].shape)
-    learner._s["alpha"][:] = 0.0  # the step sizes of the columns and of the output layer
+    learner._arrays.out_w[:] = np.random.default_rng(seed + 100).normal(size=learner._arrays.out_w.shape)
+    learner._arrays.alpha[:] = 0.0  # the step sizes of the columns and of the output layer
     return learner
 
 
@@ -209,7 +209,7 @@ def test_lambda_zero_gives_the_hand_computed_td0_update():
     alpha = 0.01
     learner = CCNLearner(3, seed=0, alpha=alpha, lam=0.0, optimizer="sgd", n_features=4, features_per_stage=2,
                          steps_per_stage=20)
-    learner._s["out_w"][:] = np.random.default_rng(0).normal(size=5)
+    learner._arrays.out_w[:] = np.random.default_rng(0).normal(size=5)
     obs, cumulant, gamma = _random_stream(3, 40, seed=1)
     y_prev = learner.step(obs[0])
     for t in range(1, 40):
@@ -237,16 +237,16 @@ def test_trace_decays_by_gamma_lambda_and_restarts_at_gamma_zero():
     assert (gamma[1:] == 0).any()
     learner.step(obs[0])
     for t in range(1, 60):
-        e_out, e_col = learner._s["e_o"].copy(), learner._s["e_c"].copy()
+        e_out, e_col = learner._arrays.e_o.copy(), learner._arrays.e_c.copy()
         learner.step(obs[t], cumulant[t], gamma[t])
         grad = learner.prediction_gradient()
         n_out, n_col = len(grad["output"]), len(grad["columns"])
-        np.testing.assert_allclose(learner._s["e_o"][:n_out], lam * gamma[t] * e_out[:n_out] + grad["output"],
+        np.testing.assert_allclose(learner._arrays.e_o[:n_out], lam * gamma[t] * e_out[:n_out] + grad["output"],
                                    rtol=1e-12, atol=1e-15)
-        np.testing.assert_allclose(learner._s["e_c"][:n_col], lam * gamma[t] * e_col[:n_col] + grad["columns"],
+        np.testing.assert_allclose(learner._arrays.e_c[:n_col], lam * gamma[t] * e_col[:n_col] + grad["columns"],
                                    rtol=1e-12, atol=1e-15)
         if gamma[t] == 0:
-            np.testing.assert_array_equal(learner._s["e_o"][:n_out], grad["output"])
+            np.testing.assert_array_equal(learner._arrays.e_o[:n_out], grad["output"])
 
 
 # --------------------------------------------------------------------------- API contracts
@@ -346,9 +346,9 @@ def test_released_output_step_size_scales_with_the_stage():
                          output_step_size="released")
     obs, cumulant, gamma = _random_stream(3, 8, seed=0)
     learner.run_chunk(obs[:5], cumulant[:5], gamma[:5])
-    assert np.allclose(learner._s["alpha"], [0.1, 0.1 / 2])  # columns, output layer
+    assert np.allclose(learner._arrays.alpha, [0.1, 0.1 / 2])  # columns, output layer
     learner.run_chunk(obs[5:], cumulant[5:], gamma[5:])
-    assert np.allclose(learner._s["alpha"], [0.1, 0.1 / 4])
+    assert np.allclose(learner._arrays.alpha, [0.1, 0.1 / 4])
 
 
 # --------------------------------------------------------------------------- learning
