@@ -46,8 +46,7 @@ from rtrlbench.validation import choice, positive_float, positive_int, step_size
 #: Float types the learner can compute in (``dtype`` hyperparameter).
 DTYPES = ("float32", "float64")
 #: Arrays that make up the learner's state, in ``get_state()``.
-_STATE_ARRAYS = ("theta", "trace", "v", "hist_x", "hist_nz", "hist_h", "hist_c", "hist_gate", "hist_tc", "clock",
-                 "last_y")
+_STATE_ARRAYS = kernels.TBPTTState._fields
 
 
 class TBPTTLearner(Learner):
@@ -88,24 +87,18 @@ class TBPTTLearner(Learner):
         ow = size - d
         theta = np.zeros(size)
         theta[:ow] = np.random.default_rng(seed).uniform(-bound, bound, ow)  # float64 draws: same init in both dtypes
-        self.theta = theta.astype(dtype)
-        self.trace = np.zeros(size, dtype)
-        self.v = np.ones(size, dtype)
         self._consts = kernels.constants(dtype, self.alpha, self.lam, self.beta2, self.eps)
+        self._shape = kernels.TBPTTShape(n, d, k, self._optimizer)
+        self._state = kernels.TBPTTState(
+            theta=theta.astype(dtype), trace=np.zeros(size, dtype), v=np.ones(size, dtype),
+            hist_x=np.zeros((k + 1, n), dtype), hist_nz=np.zeros((k + 1, n // 4 + 1), dtype=np.int64),
+            hist_h=np.zeros((k + 1, d), dtype), hist_c=np.zeros((k + 1, d), dtype),
+            hist_gate=np.zeros((k + 1, 4 * d), dtype), hist_tc=np.zeros((k + 1, d), dtype),
+            clock=np.zeros(1, dtype=np.int64), last_y=np.zeros(1, dtype))
         # Gradient scratch: a block of about 512 parameters of W (whole rows), and d(U, b, w).
-        self._grad = np.zeros((min(4 * d, max(1, 512 // n)), n), dtype)
-        self._tail_grad = np.zeros(size - 4 * d * n, dtype)
-        self._dz = np.zeros((k, 4 * d), dtype)
-        self._work = np.zeros(2 * d, dtype)
-        self._slots = np.zeros(k + 1, dtype=np.int64)
-        self.hist_x = np.zeros((k + 1, n), dtype)
-        self.hist_nz = np.zeros((k + 1, n // 4 + 1), dtype=np.int64)
-        self.hist_h = np.zeros((k + 1, d), dtype)
-        self.hist_c = np.zeros((k + 1, d), dtype)
-        self.hist_gate = np.zeros((k + 1, 4 * d), dtype)
-        self.hist_tc = np.zeros((k + 1, d), dtype)
-        self.clock = np.zeros(1, dtype=np.int64)
-        self.last_y = np.zeros(1, dtype)
+        self._scratch = kernels.TBPTTScratch(
+            grad=np.zeros((min(4 * d, max(1, 512 // n)), n), dtype), tail_grad=np.zeros(size - 4 * d * n, dtype),
+            dz=np.zeros((k, 4 * d), dtype), work=np.zeros(2 * d, dtype), slots=np.zeros(k + 1, dtype=np.int64))
 
     # ------------------------------------------------------------------ parameters
     @property
@@ -145,10 +138,7 @@ class TBPTTLearner(Learner):
         out = np.empty(len(obs))
         if len(obs):
             kernels.run_steps(obs, cumulant.astype(self.dtype, copy=False), gamma.astype(self.dtype, copy=False), out,
-                              self.theta, self.trace, self.v, self._consts, self._grad, self._tail_grad, self.hist_x,
-                              self.hist_nz, self.hist_h, self.hist_c, self.hist_gate, self.hist_tc, self._dz,
-                              self._work, self._slots, self.clock, self.last_y, self.n_inputs, self.n_hidden,
-                              self.truncation, self._optimizer)
+                              self._state, self._scratch, self._consts, self._shape)
         return out
 
     def hyperparameters(self) -> dict[str, Any]:
@@ -181,3 +171,7 @@ class TBPTTLearner(Learner):
             np.copyto(getattr(self, name), state[name], casting="same_kind")
         super().set_state(state)
 
+
+for _name in kernels.TBPTTState._fields:  # learner.theta, learner.trace, ...: the state arrays themselves
+    setattr(TBPTTLearner, _name, property(lambda self, name=_name: getattr(self._state, name),
+                                          doc=f"The {_name} array of the learner's state (kernels.TBPTTState)."))

@@ -21,6 +21,8 @@ float64 (numba follows NumPy's rules), hence ``one``/``zero`` arguments instead 
 The kernels use ``fastmath={"reassoc", "contract"}`` so that LLVM vectorises the dot
 products (sums are reordered; results stay deterministic for a given machine).
 """
+from typing import NamedTuple
+
 import numba as nb
 import numpy as np
 
@@ -383,9 +385,43 @@ def update_tail(tail, tail_e, tail_v, grad, d, window, slots, dz, hist_h, learn,
             consts[ONE_MINUS_BETA2], consts[EPS])
 
 
+class TBPTTState(NamedTuple):
+    """The learner's checkpointed arrays (float = the learner's dtype), k = truncation, d = n_hidden."""
+
+    theta: np.ndarray      # float[P]: W, U, b, w (module docstring)
+    trace: np.ndarray      # float[P]: eligibility trace e
+    v: np.ndarray          # float[P]: RMSProp state
+    hist_x: np.ndarray     # float[k + 1, n]: inputs of the steps in the ring
+    hist_nz: np.ndarray    # int64[k + 1, n // 4 + 1]: count (-1: dense) and indices of their non-zeros
+    hist_h: np.ndarray     # float[k + 1, d]: h of each step
+    hist_c: np.ndarray     # float[k + 1, d]: c
+    hist_gate: np.ndarray  # float[k + 1, 4d]: gate activations (i, f, g, o)
+    hist_tc: np.ndarray    # float[k + 1, d]: tanh(c)
+    clock: np.ndarray      # int64[1]: steps since the stream (re)start
+    last_y: np.ndarray     # float[1]: the last prediction
+
+
+class TBPTTScratch(NamedTuple):
+    """Work arrays of :func:`run_steps`, overwritten every step."""
+
+    grad: np.ndarray       # float[rows, n]: a block of W's rows' gradient
+    tail_grad: np.ndarray  # float[4d(d + 1) + d]: gradient of U, b, w
+    dz: np.ndarray         # float[k, 4d]: d y / d(pre-activations) of the window's steps
+    work: np.ndarray       # float[2d]: dh, dc of the backward recurrence
+    slots: np.ndarray      # int64[k + 1]: history slots of the window's steps
+
+
+class TBPTTShape(NamedTuple):
+    """The learner's sizes and optimiser (scalars)."""
+
+    n_inputs: int
+    n_hidden: int
+    truncation: int
+    optimizer: int         # td_lambda.SGD or RMSPROP
+
+
 @nb.njit(cache=True)
-def run_steps(obs, cumulant, gamma, out, theta, trace, v, consts, grad, tail_grad, hist_x, hist_nz, hist_h, hist_c,
-              hist_gate, hist_tc, dz, work, slots, clock, last_y, n, d, k, optimizer):
+def run_steps(obs, cumulant, gamma, out, state, scratch, consts, shape):
     """Process the rows of a chunk in order; ``out[i]`` = the prediction made at row i.
 
     ``clock[0]`` counts steps since the stream (re)start: at 0 the row is x_0 (no TD
@@ -393,12 +429,16 @@ def run_steps(obs, cumulant, gamma, out, theta, trace, v, consts, grad, tail_gra
     forward with theta_t -> y_{t+1}; grad V(S_{t+1}) with theta_t; delta; theta update
     with e_t; e_{t+1} = lambda gamma_{t+1} e_t + grad; no full gradient array is kept.
 
-    Float arrays share one dtype: ``cumulant``, ``gamma``, ``theta``, ``trace``, ``v``,
-    the history, ``consts`` (indexed by ZERO, ONE, ALPHA, LAM, BETA2, ONE_MINUS_BETA2,
-    EPS), ``last_y`` and the scratch: ``grad`` [rows, n] (a block of W's rows),
-    ``tail_grad`` [4d(d + 1) + d], ``dz`` [k, 4d], ``work`` [2d]; ``slots``: int64[k + 1]
-    scratch; ``out``: float64.
+    ``state``: :class:`TBPTTState`; ``scratch``: :class:`TBPTTScratch`; ``shape``:
+    :class:`TBPTTShape`. Float arrays share one dtype: ``cumulant``, ``gamma``, the state and
+    scratch arrays and ``consts`` (indexed by ZERO, ONE, ALPHA, LAM, BETA2, ONE_MINUS_BETA2,
+    EPS); ``out``: float64.
     """
+    theta, trace, v, clock, last_y = state.theta, state.trace, state.v, state.clock, state.last_y
+    hist_x, hist_nz, hist_h, hist_c = state.hist_x, state.hist_nz, state.hist_h, state.hist_c
+    hist_gate, hist_tc = state.hist_gate, state.hist_tc
+    grad, tail_grad, dz, work, slots = scratch.grad, scratch.tail_grad, scratch.dz, scratch.work, scratch.slots
+    n, d, k, optimizer = shape.n_inputs, shape.n_hidden, shape.truncation, shape.optimizer
     zero, one, lam = consts[ZERO], consts[ONE], consts[LAM]
     W, U, tail = split(theta, n, d)
     tail_e, tail_v = split(trace, n, d)[2], split(v, n, d)[2]
