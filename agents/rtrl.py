@@ -44,6 +44,8 @@ from rtrlbench.agents.td_lambda import optimizer_code
 from rtrlbench.validation import choice, non_negative_float, positive_int, step_size, unit_interval
 
 ACTIVATIONS = {"logistic": K.LOGISTIC, "tanh": K.TANH}
+#: RMSProp's decay and offset on the stream API (the released code's, as for the other learners).
+RMSPROP_BETA2, RMSPROP_EPS = 0.9999, 1e-8
 READOUTS = {"unit": K.UNIT, "linear": K.LINEAR}
 
 
@@ -130,10 +132,9 @@ class RTRL(Learner):
         epoch_length = self.epoch_length if epoch_length is None else epoch_length
         _check_epoch_length(epoch_length)
         outputs = np.empty(targets.shape)
-        self._p, self._pn = K.supervised(
-            inputs, targets, mask, self.w, self._y, self._p, self._pn, self._z, self._acc, self._clock,
-            self.alpha, ACTIVATIONS[self.activation], self.bias, teacher_forcing, epoch_length or 0, learn, outputs,
-        )
+        run = K.SupervisedRun(self.alpha, ACTIVATIONS[self.activation], self.bias, teacher_forcing, epoch_length or 0,
+                              bool(learn))
+        self._p, self._pn = K.supervised(inputs, targets, mask, outputs, self._arrays(), run)
         if not learn:
             self._p[:] = 0.0
         return outputs
@@ -177,13 +178,17 @@ class RTRL(Learner):
         if self.epoch_length:
             raise ValueError("epoch_length (epochwise RTRL) is available through train_supervised only")
         out = np.empty(len(obs))
-        self._p, self._pn = K.td_stream(
-            np.ascontiguousarray(obs), cumulant, gamma, self.w, self.v, self._y, self._p, self._pn,
-            self._z, self._trace_w, self._trace_v, self._grad_w, self._grad_v, self._alpha_w, self._alpha_v,
-            self._optimizer, self._rms_w, self._rms_v, 0.9999, 1e-8, self.lam, ACTIVATIONS[self.activation],
-            self.bias, READOUTS[self.readout], self.teacher_forcing, self._memory, out,
-        )
+        settings = K.StreamSettings(ACTIVATIONS[self.activation], self.bias, READOUTS[self.readout],
+                                    self.teacher_forcing, self._optimizer, self.lam, RMSPROP_BETA2, RMSPROP_EPS)
+        self._p, self._pn = K.td_stream(np.ascontiguousarray(obs), cumulant, gamma, out, self._arrays(), settings)
         return out
+
+    def _arrays(self) -> K.RTRLArrays:
+        """The network's arrays by name, for the kernels (p and pn as they stand after the last swap)."""
+        return K.RTRLArrays(
+            w=self.w, v=self.v, y=self._y, p=self._p, pn=self._pn, z=self._z, acc=self._acc, clock=self._clock,
+            trace_w=self._trace_w, trace_v=self._trace_v, grad_w=self._grad_w, grad_v=self._grad_v,
+            alpha_w=self._alpha_w, alpha_v=self._alpha_v, rms_w=self._rms_w, rms_v=self._rms_v, memory=self._memory)
 
     # ------------------------------------------------------------- bookkeeping
     def _reset_memory(self) -> None:

@@ -16,6 +16,8 @@ p row is zero when the next step is computed.
 
 Cost: n^2 (n + m) sensitivities; n^3 (n + m) multiply-adds per step.
 """
+from typing import NamedTuple
+
 import numba as nb
 import numpy as np
 
@@ -25,6 +27,52 @@ LOGISTIC = 0
 TANH = 1
 UNIT = 0
 LINEAR = 1
+
+
+class RTRLArrays(NamedTuple):
+    """The network's arrays (float64 unless said otherwise), n units, M = m + n inputs per unit."""
+
+    w: np.ndarray        # [n M]: W, flat (w[i * M + j] = W[i, j])
+    v: np.ndarray        # [n + 1]: linear readout weights, then its bias
+    y: np.ndarray        # [n]: unit outputs
+    p: np.ndarray        # [n, n M]: sensitivities p[k, i M + j] = d y_k / d w_ij
+    pn: np.ndarray       # [n, n M]: the next step's sensitivities (swapped with p every step)
+    z: np.ndarray        # [M]: z(t) = [x(t), y(t)]
+    acc: np.ndarray      # [n M]: epochwise RTRL's weight changes of the epoch so far
+    clock: np.ndarray    # int64[1]: supervised rows seen
+    trace_w: np.ndarray  # [n M]: eligibility trace of w (stream API)
+    trace_v: np.ndarray  # [n + 1]: eligibility trace of v
+    grad_w: np.ndarray   # [n M]: d prediction / d w
+    grad_v: np.ndarray   # [n + 1]: d prediction / d v
+    alpha_w: np.ndarray  # [n M]: per-weight step sizes (stream API)
+    alpha_v: np.ndarray  # [n + 1]
+    rms_w: np.ndarray    # [n M]: RMSProp state of w
+    rms_v: np.ndarray    # [n + 1]: RMSProp state of v
+    memory: np.ndarray   # [2]: started (1.0) and the last prediction (stream API)
+
+
+class SupervisedRun(NamedTuple):
+    """The settings of one :func:`supervised` call."""
+
+    alpha: float
+    activation: int        # LOGISTIC or TANH
+    bias: bool             # line 0 of x is a bias of 1
+    teacher_forcing: bool
+    epoch_length: int      # 0: real-time RTRL
+    learn: bool            # False: run frozen
+
+
+class StreamSettings(NamedTuple):
+    """The settings of :func:`td_stream`."""
+
+    activation: int        # LOGISTIC or TANH
+    bias: bool
+    readout: int           # UNIT or LINEAR
+    teacher_forcing: bool
+    optimizer: int         # td_lambda.SGD or RMSPROP
+    lam: float
+    beta2: float           # RMSProp decay
+    eps: float             # RMSProp offset
 
 
 @nb.njit(cache=True)
@@ -88,8 +136,7 @@ def forward(w, z, y, p, pn, activation, sensitivities):
 
 
 @nb.njit(cache=True)
-def supervised(inputs, targets, mask, w, y, p, pn, z, acc, clock, alpha, activation, bias, teacher_forcing,
-               epoch_length, learn, outputs):
+def supervised(inputs, targets, mask, outputs, arrays, run):
     """Train (or, with ``learn`` false, just run) on rows t of a supervised chunk.
 
     Row t: inputs x(t) float[T, m_ext], targets d(t) float64[T, K] for units 0..K-1,
@@ -99,8 +146,12 @@ def supervised(inputs, targets, mask, w, y, p, pn, z, acc, clock, alpha, activat
     rows t with errors in (t0, t0 + L] accumulate in ``acc`` and are applied at row
     t0 + L, where p is reset to 0 (exact gradient of J_total over the epoch); with
     L = 0 each row's change is applied at once (real-time RTRL).
+    ``arrays``: :class:`RTRLArrays`; ``run``: :class:`SupervisedRun`.
     Returns the (possibly swapped) sensitivity buffers (p, pn).
     """
+    w, y, p, pn, z, acc, clock = arrays.w, arrays.y, arrays.p, arrays.pn, arrays.z, arrays.acc, arrays.clock
+    alpha, activation, bias, teacher_forcing = run.alpha, run.activation, run.bias, run.teacher_forcing
+    epoch_length, learn = run.epoch_length, run.learn
     n = y.shape[0]
     big_m = z.shape[0]
     m = big_m - n
@@ -168,16 +219,22 @@ def readout_gradient(y, v, p, mode, grad_w, grad_v):
 
 
 @nb.njit(cache=True)
-def td_stream(obs, cumulant, gamma, w, v, y, p, pn, z, trace_w, trace_v, grad_w, grad_v, alpha_w, alpha_v,
-              optimizer, rms_w, rms_v, beta2, eps, lam, activation, bias, mode, teacher_forcing, memory, out):
+def td_stream(obs, cumulant, gamma, out, arrays, settings):
     """TD(lambda) on a prediction stream, in the order of :mod:`rtrlbench.agents.td_lambda`.
 
     memory[0] = 1 once the stream has started (else row 0 resets the network state and
     plays ``predict``); memory[1] = the last prediction y_t. ``y`` holds the unit outputs
     after the last observation (W-Z's y(t+1)). With ``teacher_forcing`` (gamma = 0 streams,
     unit readout) unit 0 is replaced by the arriving cumulant, its p row zeroed.
+    ``arrays``: :class:`RTRLArrays`; ``settings``: :class:`StreamSettings`.
     Returns the (possibly swapped) sensitivity buffers (p, pn).
     """
+    w, v, y, p, pn, z = arrays.w, arrays.v, arrays.y, arrays.p, arrays.pn, arrays.z
+    trace_w, trace_v, grad_w, grad_v = arrays.trace_w, arrays.trace_v, arrays.grad_w, arrays.grad_v
+    alpha_w, alpha_v, rms_w, rms_v, memory = arrays.alpha_w, arrays.alpha_v, arrays.rms_w, arrays.rms_v, arrays.memory
+    activation, bias, mode, teacher_forcing = settings.activation, settings.bias, settings.readout, \
+        settings.teacher_forcing
+    optimizer, lam, beta2, eps = settings.optimizer, settings.lam, settings.beta2, settings.eps
     n = y.shape[0]
     big_m = z.shape[0]
     m = big_m - n
