@@ -1,5 +1,7 @@
 """A paper experiment as a sweep: tune each method on a few seeds, pick the best, rerun it on all seeds.
 
+    from rtrlbench.sweep.dask_engine import DaskEngine
+    from rtrlbench.sweep.result_store import ResultStore
     from rtrlbench.sweep.sweep_registry import get_experiment
     from rtrlbench.sweep.tune_and_rerun import sweep, collect
     exp = get_experiment("trace-fig4")
@@ -13,8 +15,9 @@ Appendix A): a configuration's score is the mean over
 tasks of its mean final error over the tuning seeds, each task's error divided by the
 best configuration's on that task (with one task this is just ranking by mean final
 error; with many Atari games it keeps games with large returns from dominating).
-A configuration missing any tuning run (failed or diverged) scores +inf. For Williams-Zipser
-criterion runs see :func:`rtrlbench.benchmarks.reproductions.wz_reproduction.select_by_success` (a run kind registered by the experiments).
+A configuration missing any tuning run (failed or diverged) scores +inf. Other run kinds bring
+their own rule when they register (:mod:`rtrlbench.sweep.sweep_registry`), e.g. the
+Williams-Zipser criterion runs, registered by the paper's experiments.
 """
 from __future__ import annotations
 
