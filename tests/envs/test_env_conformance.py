@@ -2,7 +2,7 @@
 Gymnasium's ``check_env`` passes without warnings, the per-step API reads exactly the chunked
 stream, and a seed fixes the stream whatever the chunk boundaries, while seeds differ.
 
-The Atari family is represented by ``AtariPrediction/Pong-v0`` (its other ids differ only
+The Atari family is represented by its Pong id, ``AtariPrediction/Pong-v<N>`` (the others differ only
 in the data set), on a 7,000-step data set generated from the recorded policy when the
 ``atari`` extra and ``../shared/atari_policies`` are available.
 """
@@ -17,7 +17,9 @@ import rtrlbench  # noqa: F401  (registers the envs)
 from rtrlbench.envs.registration import ENVS
 from rtrlbench.envs.trace_patterning import RELEASED_CODE_KWARGS
 
-ATARI = "AtariPrediction/Pong-v0"
+#: The Atari family id and its Pong id (whatever their version).
+ATARI_FAMILY = next(env_id for env_id in ENVS if env_id.startswith("AtariPrediction-v"))
+ATARI = next(env_id for env_id in ENVS if env_id.startswith("AtariPrediction/Pong-v"))
 #: (env id, kwargs): every registered id but the per-game Atari ones, Pong for them, and variants.
 CASES = [(env_id, {}) for env_id in ENVS if not env_id.startswith("AtariPrediction")] + [(ATARI, {})] + [
     ("TracePatterning-v0", RELEASED_CODE_KWARGS), ("PipelinedXOR-v0", {"delay": 4}),
@@ -57,8 +59,15 @@ def make_env(request):
 
 def test_every_registered_id_is_covered():
     covered = {env_id for env_id, _ in CASES}
-    assert {env_id for env_id in ENVS if not env_id.startswith("AtariPrediction/")} - {"AtariPrediction-v0"} <= covered
-    assert ATARI in ENVS and ENVS[ATARI][0] == ENVS["AtariPrediction-v0"][0]
+    assert {env_id for env_id in ENVS if not env_id.startswith("AtariPrediction/")} - {ATARI_FAMILY} <= covered
+    assert ENVS[ATARI][0] == ENVS[ATARI_FAMILY][0]
+
+
+def test_the_per_game_atari_ids_are_the_games_with_a_recorded_policy():
+    from rtrlbench.data_tools.policies import games
+
+    prefix, version = ATARI.split("/")[0], ATARI.rsplit("-", 1)[1]
+    assert {env_id for env_id in ENVS if env_id.startswith(prefix + "/")} == {f"{prefix}/{g}-{version}" for g in games()}
 
 
 def test_check_env_passes_without_warnings(make_env):

@@ -112,7 +112,7 @@ def test_the_source_folders_are_the_installed_package():
 
 
 @pytest.mark.parametrize("statement", ["import rtrlbench", "import rtrlbench.run",
-                                       "import gymnasium as gym, rtrlbench; assert 'AtariPrediction/Pong-v0' in gym.registry"])
+                                       "import gymnasium as gym, rtrlbench; assert any(i.startswith('AtariPrediction/Pong-') for i in gym.registry)"])
 def test_importing_the_suite_does_not_import_the_atari_data_layer(statement):
     code = f"import sys; {statement}; print(sorted(m for m in sys.modules if m.startswith('rtrlbench.data_tools')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -8,6 +8,7 @@ import pytest
 import rtrlbench  # noqa: F401  (registers the envs)
 from rtrlbench import validation
 from rtrlbench.agents.registry import LEARNERS, make_learner
+from rtrlbench.envs.registration import ENVS
 
 #: Learners with a step size (the zero predictor has none), and small shapes that build fast.
 STEP_SIZE_LEARNERS = {
@@ -30,7 +31,7 @@ NOT_UNIT_INTERVAL = [-0.1, 1.5, math.nan, "0.5", None]
 ENV_COUNTS = [("TracePatterning-v0", "n_cs"), ("TracePatterning-v0", "n_active"), ("PipelinedXOR-v0", "delay"),
               ("DelayedNonmatch-v0", "delay"), ("BalancedParentheses-v0", "min_len")]
 ENV_PROBABILITIES = [("TracePatterning-v0", "us_noise"), ("TracePatterning-v0", "gamma"),
-                     ("BalancedParentheses-v0", "balanced_prob"), ("AtariPrediction-v0", "gamma")]
+                     ("BalancedParentheses-v0", "balanced_prob"), (next(i for i in ENVS if i.startswith("AtariPrediction-v")), "gamma")]
 LEARNER_COUNTS = [("rtrl", "n_units"), ("tbptt", "n_hidden"), ("tbptt", "truncation"), ("ccn", "n_features"),
                   ("ccn", "features_per_stage"), ("ccn", "steps_per_stage"), ("constructive", "steps_per_stage")]
 
