@@ -33,6 +33,7 @@ import numpy as np
 import rtrlbench  # noqa: F401  (registers the envs)
 from rtrlbench.benchmarks.speed_envs import _rate
 from rtrlbench.data_tools import generate, hdf5_dataset, policies, replay
+from rtrlbench.envs.registration import atari_env_id
 
 FULL_STEPS = 250_000
 
@@ -84,7 +85,7 @@ def generation_vs_emulator(game: str, policy_dir, data_dir: Path, steps: int, re
 
 def streaming(game: str, data_dir: Path, seconds: float) -> dict:
     """Chunked-path steps/s per chunk size and per-step API steps/s on ``game``'s data set."""
-    env = gym.make(f"AtariPrediction/{game}-v0", data_dir=str(data_dir), unfinished_episode="keep").unwrapped
+    env = gym.make(atari_env_id(game), data_dir=str(data_dir), unfinished_episode="keep").unwrapped
     rates = {}
     for chunk in (1024, 4096, 65_536):
         stream = env.stream(0)

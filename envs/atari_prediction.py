@@ -168,6 +168,14 @@ class AtariPredictionEnv(PredictionEnv):
     * ``data_dir`` (None): data folder; default ``$RTRLBENCH_DATA_DIR`` or ``~/.cache/rtrlbench``.
     * ``unfinished_episode`` ("drop"): "drop" leaves out a last episode the recording cut
       short (its returns are unknown), "keep" uses it.
+
+    ## Version History
+    * v1: the data set replays the recording with one emulator reset before the first action,
+      as it was recorded (data format 2), and generation proves every episode in step with the
+      recorded play. The v0 data reset twice, which put Assault and BeamRider out of step (their
+      games ended thousands of frames before the recorded resets); all other games' data are
+      unchanged. Results and references for v0 are not comparable with v1.
+    * v0: initial version.
     """
 
     #: Steps at the end of a run whose return error is the score (the paper's last 200k steps).
