@@ -17,7 +17,7 @@ when complete, so a file at the final path is always whole; a Ctrl-C during the 
 (after the current HDF5 call) and leaves nothing behind.
 
 Version history: 2 replays with one reset before the first action (version 1 reset twice,
-which put Assault and BeamRider out of step with the recorded play); 1 was the first.
+which put 10 of the 50 games out of step with the recorded play); 1 was the first.
 """
 from __future__ import annotations
 

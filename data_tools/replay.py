@@ -10,8 +10,8 @@ acting (or resetting), the grayscale screen (210x160 for most games) is resized 
 
 The emulator is reset exactly once before the first action, as the recording was made: the
 file's first byte is that reset (the authors' C++ reader starts at the second byte). Resetting
-again for it is *not* harmless: on Assault and BeamRider it puts the emulator out of step with
-the recorded play (docs/atari.md). :func:`check_in_step` proves every episode in step.
+again for it is *not* harmless: on 10 of the 50 games (Assault, BeamRider, ChopperCommand, DemonAttack, FishingDerby, Frostbite, Hero, IceHockey, Krull and Solaris)
+it puts the emulator out of step with the recorded play (docs/atari.md). :func:`check_in_step` proves every episode in step.
 """
 from __future__ import annotations
 

@@ -172,9 +172,9 @@ class AtariPredictionEnv(PredictionEnv):
     ## Version History
     * v1: the data set replays the recording with one emulator reset before the first action,
       as it was recorded (data format 2), and generation proves every episode in step with the
-      recorded play. The v0 data reset twice, which put Assault and BeamRider out of step (their
-      games ended thousands of frames before the recorded resets); all other games' data are
-      unchanged. Results and references for v0 are not comparable with v1.
+      recorded play. The v0 data reset twice, which put 10 of the 50 local games out of step
+      (Assault, BeamRider, ChopperCommand, DemonAttack, FishingDerby, Frostbite, Hero, IceHockey, Krull and Solaris: episodes whose game ended up to 75,000 frames before the recorded reset, or
+      went on past it); the other 40 games' data are unchanged. Results and references for v0 are not comparable with v1.
     * v0: initial version.
     """
 

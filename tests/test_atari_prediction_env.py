@@ -124,7 +124,7 @@ def test_family_ids(data_dir):
 
 
 def test_v0_ids_are_gone_so_old_results_cannot_be_scored_against_new_data():
-    """v0 read data replayed with a second reset (out of step on Assault and BeamRider)."""
+    """v0 read data replayed with a second reset (out of step on 10 of the 50 games)."""
     assert "AtariPrediction/Pong-v0" not in gym.registry and "AtariPrediction-v0" not in gym.registry
     with pytest.raises(gym.error.DeprecatedEnv, match="AtariPrediction/Pong-v1"):
         gym.make("AtariPrediction/Pong-v0")
