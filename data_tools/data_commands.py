@@ -112,8 +112,15 @@ def rainbow_command(args) -> int:
 
 
 def _summary(result) -> str:
-    returns = result.returns
-    what = "reused" if result.reused else "wrote"
-    stats = (f"{len(returns)} finished episode(s), mean return {np.mean(returns):.1f}: "
-             + " ".join(map(str, returns))) if len(returns) else "no finished episode"
-    return f"{result.game}: {what} {result.path} ({result.steps:,} steps; {stats})"
+    """Two lines per game: what was done with its speed, then its episodes and returns."""
+    returns, counts = result.returns, result.in_step
+    if result.reused:
+        head = f"{result.game}: reused {result.path} ({result.steps:,} steps)"
+    else:
+        head = (f"{result.game}: wrote {result.path} ({result.steps:,} steps in {result.seconds:.1f} s: "
+                f"{result.steps / result.seconds:,.0f} steps/s, {result.steps / result.cpu_seconds:,.0f} per CPU second)")
+    timed = f", {counts['episodes_timed_out']} at the recorder's frame limit" if counts["episodes_timed_out"] else ""
+    stats = (f"return min {returns.min():,} / mean {np.mean(returns):,.1f} / max {returns.max():,}"
+             if len(returns) else "no finished episode")
+    return (f"{head}\n  {counts['episodes_in_step']} of {counts['episodes']} finished episodes in step with the "
+            f"recorded play{timed}; {stats}")

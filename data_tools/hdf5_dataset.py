@@ -1,6 +1,6 @@
 """One HDF5 file per game holding a replayed rollout: the 16x16 Atari prediction data set.
 
-Layout (``FORMAT_VERSION`` 1), N = number of steps (emulator frames):
+Layout (``FORMAT_VERSION`` 2), N = number of steps (emulator frames):
 
 * ``frames``         uint8[N, 16, 16]  downscaled grayscale screen after each step
 * ``actions``        int8[N]           minimal-action index, -1 on a reset step
@@ -10,9 +10,14 @@ Layout (``FORMAT_VERSION`` 1), N = number of steps (emulator frames):
 
 Every data set is chunked, gzip-compressed and Fletcher-32 checksummed (a damaged chunk
 fails to read). File attributes hold the metadata: game, ROM md5, policy source and
-SHA-256, ALE settings, package versions, creation time, ``last_episode_finished``.
-Files are written to a temporary name and renamed when complete, so a file at the
-final path is always whole.
+SHA-256, ALE settings, package versions, creation time, ``last_episode_finished``, and the
+episode counts the replay was proved in step with (``episodes``, ``episodes_in_step``,
+``episodes_timed_out``; see ``in_step.py``). Files are written to a temporary name and renamed
+when complete, so a file at the final path is always whole; a Ctrl-C during the write stops it
+(after the current HDF5 call) and leaves nothing behind.
+
+Version history: 2 replays with one reset before the first action (version 1 reset twice,
+which put 10 of the 50 games out of step with the recorded play); 1 was the first.
 """
 from __future__ import annotations
 
@@ -24,10 +29,10 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from rtrlbench.atomic import atomic_path
+from rtrlbench.atomic import atomic_path, interrupts_deferred
 from rtrlbench.data_tools.replay import FRAME_SIDE, Rollout
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _CHUNK_STEPS = 4096
 _ARRAYS = ("frames", "actions", "rewards", "clipped_rewards", "episode_starts")
 
@@ -42,9 +47,14 @@ def dataset_path(game: str, data_dir: str | os.PathLike) -> Path:
 
 
 def write_dataset(path: str | os.PathLike, rollout: Rollout, metadata: dict) -> Path:
-    """Write ``rollout`` and ``metadata`` (JSON-able values) to ``path`` atomically."""
+    """Write ``rollout`` and ``metadata`` (JSON-able values) to ``path`` atomically.
+
+    SIGINT is held back while HDF5 writes (h5py would print and swallow a KeyboardInterrupt
+    raised inside its C callbacks, then finish and keep the file) and raised once the file is
+    closed, before it is renamed into place: an interrupted write leaves nothing.
+    """
     n = len(rollout)
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp, interrupts_deferred():
         with h5py.File(tmp, "w") as f:
             arrays = {
                 "frames": rollout.frames,
@@ -63,7 +73,7 @@ def write_dataset(path: str | os.PathLike, rollout: Rollout, metadata: dict) -> 
     return Path(path)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class AtariDataset(Rollout):
     """A data set file read into memory: the rollout, its clipped rewards (int8[N]) and metadata."""
 

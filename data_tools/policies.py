@@ -7,6 +7,7 @@ this package (``policy_sha256sums.txt``). Verified files are cached in
 """
 from __future__ import annotations
 
+import difflib
 import hashlib
 import os
 from functools import lru_cache
@@ -19,7 +20,8 @@ POLICY_URL = ("https://raw.githubusercontent.com/khurramjaved96/swiftd-atari-pre
               "25395d07e821fd55d09e557f30ddfe3938dcdc5b/policies/")
 POLICY_URL_VAR = "RTRLBENCH_POLICY_URL"
 DATA_DIR_VAR = "RTRLBENCH_DATA_DIR"
-_SUFFIX = "NoFrameskip-v4.txt"
+_SUFFIX_NO_TXT = "NoFrameskip-v4"
+_SUFFIX = _SUFFIX_NO_TXT + ".txt"
 _TIMEOUT = 60.0
 
 
@@ -55,14 +57,26 @@ def games() -> list[str]:
 
 
 def check_game(game: str) -> str:
-    """``game`` if it has a recorded policy, else a ValueError listing the known games.
+    """The game's canonical name (``"MsPacman"``) if it has a recorded policy, else a ValueError.
 
-    Accepts ``"Pong"`` and ``"PongNoFrameskip-v4"``.
+    Accepts any capitalisation, underscores, hyphens or spaces, and the ``NoFrameskip-v4`` suffix
+    (``"mspacman"``, ``"ms_pacman"``, ``"MsPacmanNoFrameskip-v4"``). The error suggests the closest
+    known names for a typo and says how to list them all.
     """
-    name = str(game).removesuffix("NoFrameskip-v4")
-    if name not in checksums():
-        raise ValueError(f"unknown Atari game {game!r}; the known games are: {', '.join(games())}")
-    return name
+    key = _name_key(game)
+    by_key = {_name_key(name): name for name in checksums()}
+    if key in by_key:
+        return by_key[key]
+    close = difflib.get_close_matches(key, by_key, n=3, cutoff=0.6)
+    hint = f"did you mean {' or '.join(repr(by_key[k]) for k in close)}? " if close else ""
+    raise ValueError(f"unknown Atari game {game!r}; {hint}`rtrlbench data games` lists the {len(by_key)} known games")
+
+
+def _name_key(game) -> str:
+    name = str(game)
+    if name.lower().endswith(_SUFFIX_NO_TXT.lower()):
+        name = name[:-len(_SUFFIX_NO_TXT)]
+    return "".join(ch for ch in name.lower() if ch.isalnum())
 
 
 def policy_filename(game: str) -> str:
@@ -93,6 +107,9 @@ def load_policy(game: str, policy_dir: str | os.PathLike | None = None,
                 cache: str | os.PathLike | None = None) -> tuple[bytes, str]:
     """``(bytes, source)`` of ``game``'s verified action file, from ``policy_dir`` or the cache.
 
+    ``source`` is where the bytes came from: the URL a cached file was downloaded from (kept
+    beside it by :func:`fetch_policy`), else the file's path.
+
     Raises FileNotFoundError (saying how to fetch it) when neither has it, and ValueError
     when the file found fails its checksum.
     """
@@ -106,7 +123,13 @@ def load_policy(game: str, policy_dir: str | os.PathLike | None = None,
         )
     data = path.read_bytes()
     verify(game, data, str(path))
-    return data, str(path)
+    origin = _origin_path(path)
+    return data, (origin.read_text().strip() if policy_dir is None and origin.is_file() else str(path.resolve()))
+
+
+def _origin_path(policy_path: Path) -> Path:
+    """The file beside a cached action file that holds the URL it was downloaded from."""
+    return policy_path.with_name(policy_path.name + ".source")
 
 
 def has_local_policy(game: str, cache: str | os.PathLike | None = None) -> bool:
@@ -139,6 +162,8 @@ def fetch_policy(game: str, base_url: str | None = None, cache: str | os.PathLik
     except (urllib.error.URLError, OSError) as error:
         raise RuntimeError(f"{game}: could not download {url}: {error}") from None
     verify(game, data, url)
+    with atomic_path(_origin_path(path)) as tmp:
+        tmp.write_text(url + "\n")
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
     return path

@@ -30,12 +30,11 @@ from pathlib import Path
 import numpy as np
 
 from rtrlbench.atomic import atomic_path
-from rtrlbench.data_tools.replay import ACTION_BASE, RESET_BYTE, make_ale, require
+from rtrlbench.data_tools.replay import ACTION_BASE, DECISION_FRAMES, MAX_EPISODE_FRAMES, RESET_BYTE, make_ale, require
 
 N_ATOMS, V_MIN, V_MAX = 51, -10.0, 10.0
 NOISY_NET_SIGMA = 0.5
-FRAME_SKIP, FRAME_STACK, NOOP_MAX = 4, 4, 30
-MAX_EPISODE_FRAMES = 30 * 60 * 60
+FRAME_SKIP, FRAME_STACK, NOOP_MAX = DECISION_FRAMES, 4, 30
 OBS_SIDE = 84
 
 
@@ -103,6 +102,7 @@ class PfrlAtari:
         self._frames = deque(maxlen=FRAME_STACK)
         self._episode_frames = 0
         self._return = 0
+        self._just_made = True  # make_ale's reset is the first episode's: never reset twice in a row
 
     @property
     def n_actions(self) -> int:
@@ -134,7 +134,9 @@ class PfrlAtari:
     def _reset_game(self) -> None:
         if self._episode_frames:
             self.returns.append(self._return)
-        self.ale.reset_game()
+        if not self._just_made:
+            self.ale.reset_game()
+        self._just_made = False
         self.record.append(RESET_BYTE)
         self._episode_frames = self._return = 0
 

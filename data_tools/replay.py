@@ -7,6 +7,11 @@ per emulator frame: ``'R'`` (82) resets the game, any other byte ``b`` takes act
 Every byte is one step of the rollout, exactly as the paper's C++ code built it: after
 acting (or resetting), the grayscale screen (210x160 for most games) is resized with OpenCV's default
 (bilinear) interpolation to 16x16. A reset step has no action (stored as -1) and reward 0.
+
+The emulator is reset exactly once before the first action, as the recording was made: the
+file's first byte is that reset (the authors' C++ reader starts at the second byte). Resetting
+again for it is *not* harmless: on 10 of the 50 games (Assault, BeamRider, ChopperCommand, DemonAttack, FishingDerby, Frostbite, Hero, IceHockey, Krull and Solaris)
+it puts the emulator out of step with the recorded play (docs/atari.md). :func:`check_in_step` proves every episode in step.
 """
 from __future__ import annotations
 
@@ -27,6 +32,13 @@ FRAME_SIDE = 16
 N_ACTION_SLOTS = 18
 #: ``actions`` value of a reset step.
 NO_ACTION = -1
+#: The recorder's episode limit in frames (pfrl's evaluation: 27,000 decisions of 4 frames, 30 minutes
+#: of play): a recorded reset with the game still running is in step only after exactly this many frames.
+MAX_EPISODE_FRAMES = 108_000
+#: Frames per agent decision. The recorder finishes the decision in which the game ended, so ALE's
+#: game over must first show within the last this-many frames before the recorded reset (in the
+#: authors' 50 files it shows exactly 2 frames before it, in every episode; our recorder: 1).
+DECISION_FRAMES = 4
 
 
 def require(module: str, extra: str):
@@ -61,7 +73,10 @@ def rom_md5(game: str) -> str:
 
 
 def make_ale(game: str, settings: dict | None = None):
-    """An ``ALEInterface`` with the recorded-play settings, the game loaded and reset once."""
+    """An ``ALEInterface`` with the recorded-play settings, the game loaded and reset once.
+
+    That reset is the recording's only one before its first action (the action file's first byte).
+    """
     ale_py = require("ale_py", "atari")
     ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)  # before construction: no banner on stderr
     ale = ale_py.ALEInterface()
@@ -208,6 +223,7 @@ class Rollout:
     rewards:        int32[N], raw game reward of the step (0 on a reset step).
     episode_starts: bool[N], True on reset steps (step 0 is always one).
     last_finished:  whether the final episode ended (game over) within the data.
+    game_over:      bool[N], ALE reported game over after the step (None for a data set read from a file).
     """
 
     frames: np.ndarray
@@ -215,6 +231,7 @@ class Rollout:
     rewards: np.ndarray
     episode_starts: np.ndarray
     last_finished: bool
+    game_over: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.actions)
@@ -224,8 +241,8 @@ def replay(game: str, data: bytes, steps: int | None = None, progress: bool = Fa
            block: int = BLOCK_STEPS) -> Rollout:
     """Replay the first ``steps`` bytes (all by default) of an action file for ``game``.
 
-    The ALE is created with :data:`ALE_SETTINGS` and reset once; the first byte (a reset)
-    resets it again, which changes nothing, so both ways of reading the file agree.
+    The ALE is created with :data:`ALE_SETTINGS` and reset once: that reset is the file's first
+    byte (step 0, the screen after it), so the emulator is never reset twice in a row.
     Steps run in blocks of ``block`` (see :class:`BlockDownscaler`): the emulator state is
     saved before each block, and a block showing a colour that neither earlier screens nor its
     own last screen taught is restored and redone with ALE's own grayscale conversion (the
@@ -240,29 +257,34 @@ def replay(game: str, data: bytes, steps: int | None = None, progress: bool = Fa
     n = len(moves)
     frames = np.empty((n, FRAME_SIDE, FRAME_SIDE), dtype=np.uint8)
     rewards = np.zeros(n, dtype=np.int32)
+    game_over = np.zeros(n, dtype=bool)
     screens = BlockDownscaler(ale, block)
+    downscale(ale.getScreenGrayscale(), frames[0])  # step 0: the screen after make_ale's reset, the file's first byte
     bar = _progress(n, game, progress)
-    for start in range(0, n, block):
+    if bar is not None:
+        bar.update(1)
+    for start in range(1, n, block):
         stop = min(n, start + block)
         state = ale.cloneState(include_rng=True)
-        _emulate(ale, moves[start:stop], rewards[start:stop], screens)
+        _emulate(ale, moves[start:stop], rewards[start:stop], game_over[start:stop], screens)
         done = screens.downscale(stop - start, frames[start:stop])
         if not done:
             screens.learn_screen(ale)  # a new colour is usually still on the block's last screen
             done = screens.downscale(stop - start, frames[start:stop])
         if not done:
             ale.restoreState(state)
-            _emulate_reference(ale, moves[start:stop], rewards[start:stop], frames[start:stop], screens)
+            _emulate_reference(ale, moves[start:stop], rewards[start:stop], game_over[start:stop],
+                               frames[start:stop], screens)
         if bar is not None:
             bar.update(stop - start)
     if bar is not None:
         bar.close()
-    return Rollout(frames, actions, rewards, actions == NO_ACTION, bool(ale.game_over()))
+    return Rollout(frames, actions, rewards, actions == NO_ACTION, bool(ale.game_over()), game_over)
 
 
-def _emulate(ale, moves: list, rewards: np.ndarray, screens: BlockDownscaler) -> None:
-    """The hot loop: act (``None``: reset) for each move, keep its reward and sampled pixels."""
-    act, reset, get_screen = ale.act, ale.reset_game, ale.getScreen
+def _emulate(ale, moves: list, rewards: np.ndarray, game_over: np.ndarray, screens: BlockDownscaler) -> None:
+    """The hot loop: act (``None``: reset) for each move, keep its reward, game over and sampled pixels."""
+    act, reset, over, get_screen = ale.act, ale.reset_game, ale.game_over, ale.getScreen
     screen, pixels, keep = screens.screen, screens.pixels, screens.screen.reshape(-1).take
     for i, (move, slot) in enumerate(zip(moves, screens.slots)):
         if move is None:
@@ -271,19 +293,23 @@ def _emulate(ale, moves: list, rewards: np.ndarray, screens: BlockDownscaler) ->
             reward = act(move)
             if reward:
                 rewards[i] = reward
+            if over():
+                game_over[i] = True
         get_screen(screen)
         keep(pixels, out=slot)
 
 
-def _emulate_reference(ale, moves: list, rewards: np.ndarray, frames: np.ndarray, screens: BlockDownscaler) -> None:
+def _emulate_reference(ale, moves: list, rewards: np.ndarray, game_over: np.ndarray, frames: np.ndarray,
+                       screens: BlockDownscaler) -> None:
     """The same steps with ALE's grayscale screens, teaching ``screens`` every colour it samples."""
     gray, screen, pixels = np.empty_like(screens.screen), screens.screen, screens.pixels
     for i, move in enumerate(moves):
+        rewards[i], game_over[i] = 0, False
         if move is None:
             ale.reset_game()
-            rewards[i] = 0
         else:
             rewards[i] = ale.act(move)
+            game_over[i] = ale.game_over()
         ale.getScreenGrayscale(gray)
         downscale(gray, frames[i])
         ale.getScreen(screen)

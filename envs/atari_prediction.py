@@ -169,6 +169,14 @@ class AtariPredictionEnv(PredictionEnv):
     * ``data_dir`` (None): data folder; default ``$RTRLBENCH_DATA_DIR`` or ``~/.cache/rtrlbench``.
     * ``unfinished_episode`` ("drop"): "drop" leaves out a last episode the recording cut
       short (its returns are unknown), "keep" uses it.
+
+    ## Version History
+    * v1: the data set replays the recording with one emulator reset before the first action,
+      as it was recorded (data format 2), and generation proves every episode in step with the
+      recorded play. The v0 data reset twice, which put 10 of the 50 local games out of step
+      (Assault, BeamRider, ChopperCommand, DemonAttack, FishingDerby, Frostbite, Hero, IceHockey, Krull and Solaris: episodes whose game ended up to 75,000 frames before the recorded reset, or
+      went on past it); the other 40 games' data are unchanged. Results and references for v0 are not comparable with v1.
+    * v0: initial version.
     """
 
     #: Steps at the end of a run whose return error is the score (the paper's last 200k steps).

@@ -51,6 +51,16 @@ ENVS.update({
 })
 
 # Atari prediction (Javed et al. 2023 §5.1): one family id plus one id per game with a recorded policy.
+#: The Atari ids' version (see AtariPredictionEnv's Version History): v1 reads the in-step replay.
+ATARI_VERSION = "v1"
+ATARI_FAMILY_ID = f"AtariPrediction-{ATARI_VERSION}"
+
+
+def atari_env_id(game: str) -> str:
+    """The per-game id, e.g. ``"AtariPrediction/Pong-v1"``."""
+    return f"AtariPrediction/{game}-{ATARI_VERSION}"
+
+
 _ATARI = "rtrlbench.envs.atari_prediction:AtariPredictionEnv"
 
 
@@ -64,13 +74,13 @@ def _atari_games() -> list[str]:
 
 
 _ATARI_GAMES = _atari_games()
-ENVS["AtariPrediction-v0"] = (
+ENVS[ATARI_FAMILY_ID] = (
     _ATARI, {},
     f"Rainbow-DQN Atari play as 16x16 frame + action + clipped reward (275 inputs), gamma 0.98; "
-    f"game=..., or AtariPrediction/<Game>-v0 ({len(_ATARI_GAMES)} games: `rtrlbench data games`)",
+    f"game=..., or {atari_env_id('<Game>')} ({len(_ATARI_GAMES)} games: `rtrlbench data games`)",
 )
 # An empty summary keeps the per-game ids out of the `rtrlbench envs` listing.
-ENVS.update({f"AtariPrediction/{game}-v0": (_ATARI, {"game": game}, "") for game in _ATARI_GAMES})
+ENVS.update({atari_env_id(game): (_ATARI, {"game": game}, "") for game in _ATARI_GAMES})
 
 
 def register_all() -> None:

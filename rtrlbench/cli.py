@@ -29,6 +29,13 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError, KeyError, RuntimeError) as error:
         print(f"rtrlbench {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"\nrtrlbench {args.command}: interrupted; no partly written file was kept", file=sys.stderr)
+        return INTERRUPTED
+
+
+#: Exit status after Ctrl-C (128 + SIGINT), as a shell reports it.
+INTERRUPTED = 130
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 Errors are relative to T-BPTT 8:8 (the configuration both panels share) and averaged over games.
 """
 from rtrlbench.benchmarks.experiments import analyses, paper
+from rtrlbench.envs.registration import atari_env_id
 from rtrlbench.sweep.experiment_definition import Experiment
 from rtrlbench.benchmarks.experiments.methods import tbptt
 
@@ -14,7 +15,7 @@ EXPERIMENT = Experiment(
     name="atari-fig11",
     title="Atari prediction: T-BPTT capacity and truncation (Figure 11)",
     methods=[*(tbptt(d, 8) for d in _SIZES), *(tbptt(8, k) for k in _SIZES if k != 8)],
-    envs=[f"AtariPrediction/{game}-v0" for game in paper.ATARI_GAMES],
+    envs=[atari_env_id(game) for game in paper.ATARI_GAMES],
     steps=paper.STEPS,
     seeds=paper.ATARI_SEEDS,
     tune_seeds=paper.TUNE_SEEDS,

@@ -7,6 +7,7 @@ published; this sweep picks it among the two cheapest of the paper's equal-compu
 `rtrlbench leaderboard references` then runs the winner on every game of :data:`~.paper.ATARI_GAMES`.
 """
 from rtrlbench.benchmarks.experiments import analyses, paper
+from rtrlbench.envs.registration import atari_env_id
 from rtrlbench.sweep.experiment_definition import Experiment, Method
 
 #: Tuning games first, so that `--games 5` tunes on them: varied reward densities and dynamics.
@@ -19,7 +20,7 @@ EXPERIMENT = Experiment(
     methods=[Method("T-BPTT", "tbptt", fixed={"lam": paper.LAMBDA, "optimizer": "rmsprop"},
                     grid={"alpha": [1e-3, 1e-4]},
                     variants=[{"truncation": k, "n_hidden": d} for k, d in [(15, 2), (8, 5)]])],
-    envs=[f"AtariPrediction/{game}-v0"
+    envs=[atari_env_id(game)
           for game in TUNING_GAMES + [g for g in paper.ATARI_GAMES if g not in TUNING_GAMES]],
     steps=STEPS,
     seeds=3,

@@ -15,7 +15,10 @@ Figures printed (targets on the 2-core machine):
   and the per-step Gymnasium API (>= 50,000 steps/s), median of three repeats;
 * peak memory (RSS) of this process (<= 1 GB);
 * with ``--all-games``: wall time to generate every game with a local policy in ``--jobs``
-  processes (the full data; takes tens of minutes).
+  processes (the full data; takes tens of minutes);
+* with ``--table``: only the generation figures (emulator alone, generation, ratio) for every
+  game with a local policy, ``--jobs`` games at a time (one per core), as a markdown table
+  sorted by generation speed.
 """
 from __future__ import annotations
 
@@ -33,6 +36,7 @@ import numpy as np
 import rtrlbench  # noqa: F401  (registers the envs)
 from rtrlbench.benchmarks.speed.speed_envs import _rate
 from rtrlbench.data_tools import generate, hdf5_dataset, policies, replay
+from rtrlbench.envs.registration import atari_env_id
 
 FULL_STEPS = 250_000
 
@@ -84,7 +88,7 @@ def generation_vs_emulator(game: str, policy_dir, data_dir: Path, steps: int, re
 
 def streaming(game: str, data_dir: Path, seconds: float) -> dict:
     """Chunked-path steps/s per chunk size and per-step API steps/s on ``game``'s data set."""
-    env = gym.make(f"AtariPrediction/{game}-v0", data_dir=str(data_dir), unfinished_episode="keep").unwrapped
+    env = gym.make(atari_env_id(game), data_dir=str(data_dir), unfinished_episode="keep").unwrapped
     rates = {}
     for chunk in (1024, 4096, 65_536):
         stream = env.stream(0)
@@ -116,6 +120,32 @@ def all_games(policy_dir, jobs: int) -> None:
         print(f"  {game}: {why}")
 
 
+def table(policy_dir, steps: int, repeats: int, jobs: int) -> None:
+    """Markdown table of emulator-alone and generation steps per CPU second for every local game."""
+    import multiprocessing
+
+    from tqdm import tqdm
+
+    games = [g for g in policies.games() if (Path(policy_dir) / policies.policy_filename(g)).is_file()]
+    tasks = [(game, policy_dir, steps, repeats) for game in games]
+    with multiprocessing.get_context("spawn").Pool(jobs) as pool:
+        rows = list(tqdm(pool.imap_unordered(_table_row, tasks), total=len(tasks), desc="games", unit="game"))
+    rows.sort(key=lambda row: row[2])
+    print(f"\n{len(rows)} games, first {steps:,} frames each, {jobs} at a time; steps per CPU second, "
+          f"median of {repeats} interleaved repeats, slowest first")
+    print("| game | emulator alone | generation | ratio | target (>= 5,000) |\n|---|---:|---:|---:|---|")
+    for game, emulator, generated in rows:
+        print(f"| {game} | {emulator:,.0f} | {generated:,.0f} | {generated / emulator:.2f} | "
+              f"{'ok' if generated >= 5000 else 'below'} |")
+
+
+def _table_row(task) -> tuple[str, float, float]:
+    game, policy_dir, steps, repeats = task
+    with tempfile.TemporaryDirectory() as tmp:
+        gen = generation_vs_emulator(game, policy_dir, Path(tmp), steps, repeats)
+    return game, gen["emulator"], gen["generation"]
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--policy-dir", required=True, help="folder with the recorded action files")
@@ -124,8 +154,13 @@ def main(argv=None) -> None:
     parser.add_argument("--repeats", type=int, default=3, help="interleaved emulator/generation timings per game")
     parser.add_argument("--seconds", type=float, default=2.0, help="timing per streaming repeat")
     parser.add_argument("--all-games", action="store_true", help="also generate every game's full data set")
-    parser.add_argument("--jobs", type=int, default=2, help="processes for --all-games")
+    parser.add_argument("--jobs", type=int, default=2, help="processes for --all-games and --table")
+    parser.add_argument("--table", action="store_true",
+                        help="only the generation figures of every local game, as a markdown table")
     args = parser.parse_args(argv)
+    if args.table:
+        table(args.policy_dir, args.gen_steps, args.repeats, args.jobs)
+        return
     print(f"# load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; data dir {policies.data_dir(None)}")
     print("# generation: steps per CPU second (wall in brackets), median of the interleaved repeats")
     print(f"{'game':<12} {'emulator alone':>22} {'generation':>22} {'ratio':>6} {'HDF5 write':>12} {'full file':>10} "

@@ -110,7 +110,7 @@ def projection(cores: list[int], atari_seconds: float | None, speed_steps: int) 
         except ValueError:
             envs = []
         if atari:
-            envs = (envs + [f"AtariPrediction/Game{i}-v0" for i in range(PAPER_ATARI_GAMES)])[:PAPER_ATARI_GAMES]
+            envs = (envs + [f"AtariPrediction/Game{i}-v1" for i in range(PAPER_ATARI_GAMES)])[:PAPER_ATARI_GAMES]
         runs = _paper_runs(exp, budget, len(envs) if atari else None)
         cpu, basis = 0.0, set()
         for method, count in runs:

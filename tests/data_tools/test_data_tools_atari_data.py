@@ -1,5 +1,6 @@
 """Replaying recorded actions in ALE and the per-game HDF5 data set (small step counts)."""
 import os
+import re
 import sys
 
 import h5py
@@ -23,13 +24,17 @@ def pong(policy_dir, tmp_path_factory):
 
 
 def _live(game, data: bytes, steps: int):
-    """Independent replay: (frames uint8[steps,16,16], rewards int[steps]) straight from the ALE."""
+    """Independent replay: (frames uint8[steps,16,16], rewards int[steps]) straight from the ALE.
+
+    One reset before the first action (``make_ale``'s, which is the file's first byte), as recorded.
+    """
     ale = replay.make_ale(game)
     minimal = ale.getMinimalActionSet()
     frames, rewards = [], []
-    for byte in data[:steps]:
+    for i, byte in enumerate(data[:steps]):
         if byte == ord("R"):
-            ale.reset_game()
+            if i:
+                ale.reset_game()
             rewards.append(0)
         else:
             rewards.append(ale.act(minimal[byte - ord("a")]))
@@ -111,11 +116,13 @@ def test_journey_escape_replay_keeps_in_step_with_the_recording(policy_dir):
 
 def test_metadata(pong, policy_dir):
     meta = pong[1].metadata
-    assert meta["game"] == "Pong" and meta["steps"] == STEPS and meta["format_version"] == 1
+    assert meta["game"] == "Pong" and meta["steps"] == STEPS and meta["format_version"] == 2
     assert meta["policy_sha256"] == generate.policies.checksums()["Pong"]
     assert meta["rom_md5"] == replay.rom_md5("Pong") and len(meta["rom_md5"]) == 32
     assert '"random_seed": 1731038949' in meta["ale_settings"]
     assert "ale-py" in meta["versions"] and meta["created"].endswith("+00:00")
+    assert (meta["episodes"], meta["episodes_in_step"], meta["episodes_timed_out"]) == (1, 1, 0)
+    assert meta["policy_source"] == str((policy_dir / "PongNoFrameskip-v4.txt").resolve())
 
 
 def test_existing_file_is_reused_unless_forced(pong, policy_dir):
@@ -185,9 +192,11 @@ def test_missing_ale_is_a_clear_error(monkeypatch):
 def test_cli_atari(policy_dir, tmp_path, capsys):
     assert main(["data", "atari", "--game", "Pong", "--steps", "300", "--data-dir", str(tmp_path),
                  "--policy-dir", str(policy_dir), "--no-progress"]) == 0
-    assert "Pong: wrote" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert re.search(r"Pong: wrote .* \(300 steps in [\d.]+ s: [\d,]+ steps/s, [\d,]+ per CPU second\)", out)
+    assert "0 of 0 finished episodes in step with the recorded play; no finished episode" in out
     assert main(["data", "atari", "--game", "Nope", "--data-dir", str(tmp_path)]) == 2
-    assert "known games are" in capsys.readouterr().err
+    assert "unknown Atari game 'Nope'" in capsys.readouterr().err
     # A game whose policy is not local fails alone, naming the command to fetch it.
     assert main(["data", "atari", "--games", "Pong", "Alien", "--steps", "300", "--jobs", "1", "--data-dir",
                  str(tmp_path), "--policy-dir", str(policy_dir), "--no-progress"]) == 1

@@ -51,7 +51,9 @@ def test_fetch_verifies_and_caches(serve, policy_folder, tmp_path):
     assert path == tmp_path / "policies" / "PongNoFrameskip-v4.txt"
     assert hashlib.sha256(path.read_bytes()).hexdigest() == policies.checksums()["Pong"]
     data, source = policies.load_policy("Pong", cache=tmp_path)
-    assert data == (policy_folder / "PongNoFrameskip-v4.txt").read_bytes() and source == str(path)
+    # The source is where the file was downloaded from, not the pinned public address.
+    assert data == (policy_folder / "PongNoFrameskip-v4.txt").read_bytes() and source == url + "PongNoFrameskip-v4.txt"
+    assert policies.load_policy("Pong", policy_dir=policy_folder)[1] == str((policy_folder / path.name).resolve())
     # A valid cached file is kept: a dead server does not matter.
     assert policies.fetch_policy("Pong", base_url="http://127.0.0.1:9/", cache=tmp_path) == path
 
@@ -86,10 +88,20 @@ def test_damaged_cache_entry_is_replaced(serve, policy_folder, tmp_path):
     assert policies.load_policy("Pong", cache=tmp_path)[0] == (policy_folder / "PongNoFrameskip-v4.txt").read_bytes()
 
 
-def test_unknown_game_lists_the_known_ones():
-    with pytest.raises(ValueError, match=r"unknown Atari game 'Pacman'.*MsPacman, Phoenix"):
+def test_unknown_game_suggests_the_closest_names():
+    with pytest.raises(ValueError, match=r"unknown Atari game 'Pacman'; did you mean 'MsPacman'\? "
+                                         r"`rtrlbench data games` lists the 58 known games"):
         policies.check_game("Pacman")
-    assert policies.check_game("PongNoFrameskip-v4") == "Pong"
+    with pytest.raises(ValueError, match=r"'Breakuot'; did you mean 'Breakout'"):
+        policies.check_game("Breakuot")
+    with pytest.raises(ValueError, match=r"unknown Atari game 'Zzzzzz'; `rtrlbench data games`"):
+        policies.check_game("Zzzzzz")  # nothing close: no suggestion
+
+
+@pytest.mark.parametrize("name", ["MsPacman", "mspacman", "MSPACMAN", "ms_pacman", "Ms-Pacman", "ms pacman",
+                                  "MsPacmanNoFrameskip-v4", "mspacmannoframeskip-v4"])
+def test_game_names_in_any_capitalisation(name):
+    assert policies.check_game(name) == "MsPacman"
 
 
 def test_missing_policy_says_how_to_fetch(tmp_path):
@@ -105,7 +117,8 @@ def test_cli_fetch_reports_each_failure(serve, policy_folder, tmp_path, monkeypa
     assert main(["data", "fetch-policies", "Pong", "Alien", "--data-dir", str(tmp_path / "d")]) == 1
     err = capsys.readouterr().err
     assert "Alien: could not download" in err and "Pong" not in err
-    assert sorted(p.name for p in (tmp_path / "d" / "policies").iterdir()) == ["PongNoFrameskip-v4.txt"]
+    assert sorted(p.name for p in (tmp_path / "d" / "policies").iterdir()) == \
+        ["PongNoFrameskip-v4.txt", "PongNoFrameskip-v4.txt.source"]
 
 
 def test_data_dir_from_environment(monkeypatch, tmp_path):

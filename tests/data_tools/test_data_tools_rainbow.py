@@ -67,6 +67,21 @@ def test_replay_reproduces_the_recorded_game(agent_dir):
     np.testing.assert_array_equal(rollout.frames[-1], replay.downscale(env.ale.getScreenGrayscale()))
 
 
+def test_recorder_resets_once_so_its_record_replays_in_step():
+    """On Assault a second reset before the first action changes the game: the recorder must not make one."""
+    from rtrlbench.data_tools import in_step
+
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    env = rainbow.play("Assault", rainbow.make_agent(7), 2_700, seed=1)  # first episode ends at frame 2,585
+    record = bytes(env.record)
+    rollout = replay.replay("Assault", record)
+    assert in_step.check_in_step(rollout, "Assault").episodes == 1
+    assert replay.episode_returns(rollout.rewards, rollout.episode_starts)[0] == env.returns[0] == 336
+    twice = replay.replay("Assault", b"R" + record)  # what a record made after two resets would replay as
+    assert replay.episode_returns(twice.rewards, twice.episode_starts)[1] == 189
+
+
 def test_preprocessing_matches_pfrl_warp_frame():
     from pfrl.wrappers.atari_wrappers import WarpFrame
 

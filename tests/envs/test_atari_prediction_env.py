@@ -26,7 +26,7 @@ def data_dir(policy_dir, tmp_path_factory):
 
 
 def make(data_dir, **kwargs):
-    return gym.make("AtariPrediction/Pong-v0", data_dir=str(data_dir), **kwargs).unwrapped
+    return gym.make("AtariPrediction/Pong-v1", data_dir=str(data_dir), **kwargs).unwrapped
 
 
 def test_features_match_the_ale_state_at_known_steps(data_dir, policy_dir):
@@ -115,11 +115,19 @@ def test_pickles_and_passes_check_env(data_dir):
 
 
 def test_family_ids(data_dir):
-    env = gym.make("AtariPrediction-v0", game="Pong", data_dir=str(data_dir)).unwrapped
+    env = gym.make("AtariPrediction-v1", game="Pong", data_dir=str(data_dir)).unwrapped
     assert env.game == "Pong" and env.gamma == 0.98
-    assert "AtariPrediction/MsPacman-v0" in gym.registry
-    with pytest.raises(ValueError, match="known games are"):
-        gym.make("AtariPrediction-v0", game="Pacman")
+    assert "AtariPrediction/MsPacman-v1" in gym.registry
+    with pytest.raises(ValueError, match="did you mean 'MsPacman'"):
+        gym.make("AtariPrediction-v1", game="Pacman")
+    assert gym.make("AtariPrediction-v1", game="ms_pacman").unwrapped.game == "MsPacman"
+
+
+def test_v0_ids_are_gone_so_old_results_cannot_be_scored_against_new_data():
+    """v0 read data replayed with a second reset (out of step on 10 of the 50 games)."""
+    assert "AtariPrediction/Pong-v0" not in gym.registry and "AtariPrediction-v0" not in gym.registry
+    with pytest.raises(gym.error.DeprecatedEnv, match="AtariPrediction/Pong-v1"):
+        gym.make("AtariPrediction/Pong-v0")
 
 
 def test_missing_data_names_the_commands(tmp_path):
@@ -169,7 +177,7 @@ def test_dataset_checksum_identifies_the_data_not_the_file(data_dir, policy_dir,
     generate.generate("Pong", data_dir=regenerated, steps=STEPS, policy_dir=policy_dir)  # new file, new creation time
     assert make(regenerated).dataset_checksum == first
     assert make(data_dir, unfinished_episode="keep").dataset_checksum != first  # other episodes, other data
-    identity = env_identity("AtariPrediction/Pong-v0", {"data_dir": str(data_dir)})
+    identity = env_identity("AtariPrediction/Pong-v1", {"data_dir": str(data_dir)})
     assert identity["dataset_checksum"] == first
 
 

@@ -103,15 +103,8 @@ def test_a_seed_fixes_the_stream_whatever_the_chunks_and_seeds_differ(make_env):
     assert not (np.array_equal(whole.obs, other.obs) and np.array_equal(whole.cumulant, other.cumulant))
 
 
-#: Left to the Atari replay issue, which changes that env (and its ids, -v0 to -v1) at the same time.
-WITHOUT_VERSION_HISTORY = {"rtrlbench.envs.atari_prediction:AtariPredictionEnv"}
-
-
 @pytest.mark.parametrize("env_id", sorted({env_id for env_id in ENVS if not env_id.startswith("AtariPrediction/")}))
 def test_env_docstrings_have_gymnasiums_version_history(env_id):
-    entry_point = ENVS[env_id][0]
-    if entry_point in WITHOUT_VERSION_HISTORY:
-        pytest.skip("the Atari env's version history comes with its next version")
     doc = gym.spec(env_id).make().unwrapped.__class__.__doc__
     history = doc.split("## Version History", 1)[1]
     assert f"* v{env_id.rsplit('-v', 1)[1]}:" in history

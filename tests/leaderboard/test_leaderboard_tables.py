@@ -10,7 +10,7 @@ from rtrlbench.leaderboard.render_markdown import escape, render_markdown
 from rtrlbench.leaderboard.scoring import aggregate
 from rtrlbench.leaderboard.tables import build_tables
 
-GAMES = ["AtariPrediction/Pong-v0", "AtariPrediction/Breakout-v0"]
+GAMES = ["AtariPrediction/Pong-v1", "AtariPrediction/Breakout-v1"]
 
 
 def result(env_id, normalised, steps=1000):
