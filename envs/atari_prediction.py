@@ -175,7 +175,8 @@ class AtariPredictionEnv(PredictionEnv):
       as it was recorded (data format 2), and generation proves every episode in step with the
       recorded play. The v0 data reset twice, which put 10 of the 50 local games out of step
       (Assault, BeamRider, ChopperCommand, DemonAttack, FishingDerby, Frostbite, Hero, IceHockey, Krull and Solaris: episodes whose game ended up to 75,000 frames before the recorded reset, or
-      went on past it); the other 40 games' data are unchanged. Results and references for v0 are not comparable with v1.
+      went on past it). The other 40 games' episodes are unchanged, but the streams of
+      Berzerk (its first frame) and PrivateEye (some frames' animation phase) differ too. Results and references for v0 are not comparable with v1.
     * v0: initial version.
     """
 
