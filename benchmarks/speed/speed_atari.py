@@ -42,14 +42,18 @@ FULL_STEPS = 250_000
 
 
 def emulator_only(game: str, data: bytes) -> tuple[float, float]:
-    """(CPU seconds, wall seconds) for ALE alone to replay ``data``: act or reset per byte, nothing else."""
+    """(CPU seconds, wall seconds) for ALE alone to replay ``data``: act or reset per byte, nothing else.
+
+    The first byte is ``make_ale``'s reset, as in the replay: resetting again would put some games
+    out of step and time a different (often frozen, game-over) game.
+    """
     ale = replay.make_ale(game)
     minimal = list(ale.getMinimalActionSet())
     moves = [None if a == replay.NO_ACTION else minimal[a]
              for a in replay.decode_actions(data, len(minimal), game).tolist()]
     act, reset = ale.act, ale.reset_game
     cpu, wall = time.process_time(), time.perf_counter()
-    for move in moves:
+    for move in moves[1:]:
         if move is None:
             reset()
         else:
