@@ -8,6 +8,10 @@ With |x| inputs, |h| features, truncation k and u features per stage:
 * columnar:                 |h| (4|x| + 8) + 6 |h| (4|x| + 8)
 * CCN:                      |h| (2|h| + 4|x| + 4) + 6 u (2|h| + 4|x| + 4)
 * constructive:             CCN with u = 1
+* dense-LSTM RTRL:          4|h|^2 + 4|h||x| + 4|h| + (4|h|^2 + 7|h|) P_r,  P_r = 4|h|(|x| + |h| + 1)
+  (the forward pass; then per recurrent parameter: U Jh, 4|h|^2; the Jc and Jh updates, 4 and 2
+  multiply-adds per unit; w^T Jh, |h|. Our count, in the paper's unit of one multiply-add per
+  FLOP and, like its T-BPTT formula, without the per-parameter update; the paper gives none)
 
 The paper's budgets: about 4,000 FLOPs per step on trace patterning and 50,000 on Atari
 (``PAPER_BUDGETS``). These are the paper's rough estimates, not measured counts.
@@ -44,6 +48,17 @@ def constructive_flops(n_inputs: int, n_features: int) -> int:
     return ccn_flops(n_inputs, n_features, 1)
 
 
+def lstm_rtrl_flops(n_inputs: int, n_hidden: int) -> int:
+    """Dense-LSTM RTRL: a forward step plus the influence-matrix update (see the module docstring)."""
+    recurrent = 4 * n_hidden * (n_inputs + n_hidden + 1)
+    return lstm_forward_flops(n_inputs, n_hidden) + (4 * n_hidden**2 + 7 * n_hidden) * recurrent
+
+
+def lstm_rtrl_hidden(n_inputs: int, budget: int) -> int:
+    """The most hidden units whose dense-LSTM RTRL fits ``budget`` FLOPs per step (0 if none)."""
+    return _largest(lambda d: lstm_rtrl_flops(n_inputs, d), budget, step=1)
+
+
 def flops_per_step(name: str, n_inputs: int, **hyperparameters) -> int:
     """FLOPs per step of a registered learner with the given (or default) hyperparameters."""
     from rtrlbench.agents.registry import make_learner
@@ -56,7 +71,9 @@ def flops_per_step(name: str, n_inputs: int, **hyperparameters) -> int:
         return ccn_flops(n_inputs, hp["n_features"], hp["features_per_stage"])
     if name == "tbptt":
         return tbptt_flops(n_inputs, hp["n_hidden"], hp["truncation"])
-    raise ValueError(f"no FLOP estimate for learner {name!r}; known: columnar, constructive, ccn, tbptt")
+    if name == "lstm_rtrl":
+        return lstm_rtrl_flops(n_inputs, hp["n_hidden"])
+    raise ValueError(f"no FLOP estimate for learner {name!r}; known: columnar, constructive, ccn, tbptt, lstm_rtrl")
 
 
 def tbptt_configs(n_inputs: int, budget: int, truncations=range(1, 51)) -> list[tuple[int, int]]:
@@ -107,6 +124,9 @@ def budget_table(n_inputs: int, budget: int) -> str:
         lines.append(f"| {name} | {n} features, {u} per stage | {ccn_flops(n_inputs, n, u):,} |")
     for k, d in tbptt_configs(n_inputs, budget):
         lines.append(f"| tbptt | truncation {k}, {d} hidden | {tbptt_flops(n_inputs, d, k):,} |")
+    d = lstm_rtrl_hidden(n_inputs, budget)
+    if d:
+        lines.append(f"| lstm_rtrl | {d} hidden | {lstm_rtrl_flops(n_inputs, d):,} |")
     return "\n".join(lines)
 
 

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from rtrlbench.agents import tbptt_kernels as kernels
-from rtrlbench.learner_interface import Learner
+from rtrlbench.learner_interface import KernelLearner, restore_arrays
 from rtrlbench.agents.td_lambda import optimizer_code
 from rtrlbench.validation import choice, positive_float, positive_int, step_size, unit_interval
 
@@ -49,7 +49,7 @@ DTYPES = ("float32", "float64")
 _STATE_ARRAYS = kernels.TBPTTState._fields
 
 
-class TBPTTLearner(Learner):
+class TBPTTLearner(KernelLearner):
     """Fully connected LSTM trained by truncated BPTT (window ``truncation``) and TD(lambda).
 
     Args:
@@ -117,18 +117,6 @@ class TBPTTLearner(Learner):
         }
 
     # ------------------------------------------------------------------ Learner API
-    def _predict_first(self, x: np.ndarray) -> float:
-        self._reset_memory()
-        return self._steps(x[None, :], np.zeros(1), np.zeros(1))[0]
-
-    def _update(self, cumulant: float, gamma: float, x: np.ndarray) -> float:
-        return self._steps(x[None, :], np.array([cumulant]), np.array([gamma]))[0]
-
-    def _run_chunk(self, obs: np.ndarray, cumulant: np.ndarray, gamma: np.ndarray) -> np.ndarray:
-        if not self.started:
-            self._reset_memory()  # the first row plays predict(x_0): the kernel sees clock 0
-        return self._steps(obs, cumulant, gamma)
-
     def _reset_memory(self) -> None:
         """Forget the stream (LSTM state, history, trace); keep the weights and RMSProp state."""
         for name in ("trace", "hist_x", "hist_nz", "hist_h", "hist_c", "hist_gate", "hist_tc", "clock", "last_y"):
@@ -151,24 +139,7 @@ class TBPTTLearner(Learner):
         return state
 
     def set_state(self, state: dict[str, Any]) -> None:
-        missing = [name for name in (*_STATE_ARRAYS, "started") if name not in state]
-        if missing:
-            raise ValueError(f"state lacks {missing}: pass a dict from TBPTTLearner.get_state()")
-        for name in _STATE_ARRAYS:
-            mine = getattr(self, name)
-            theirs = np.asarray(state[name])
-            if theirs.shape != mine.shape:
-                raise ValueError(
-                    f"state[{name!r}] has shape {theirs.shape}, this learner needs {mine.shape}: the checkpoint "
-                    "is from a learner with other n_inputs, n_hidden or truncation"
-                )
-            if theirs.dtype != mine.dtype:
-                raise ValueError(
-                    f"state[{name!r}] is {theirs.dtype}, this learner computes in {mine.dtype}: rebuild it "
-                    f"with dtype={str(theirs.dtype)!r} to restore this checkpoint"
-                )
-        for name in _STATE_ARRAYS:
-            np.copyto(getattr(self, name), state[name], casting="same_kind")
+        restore_arrays(self._state, state, "TBPTTLearner", "n_inputs, n_hidden or truncation")
         super().set_state(state)
 
 

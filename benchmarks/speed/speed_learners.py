@@ -54,6 +54,9 @@ CONFIGS = [
     ("ccn 20:4", "trace", "ccn", {"n_features": 20, "features_per_stage": 4}, 200_000),
     ("columnar 7", "atari", "columnar", {"n_features": 7}, None),
     ("ccn 15:5", "atari", "ccn", {"n_features": 15, "features_per_stage": 5}, 30_000),
+    # Dense-LSTM RTRL at the budget's sizes (learner_flops.lstm_rtrl_hidden): the exact reference, no target.
+    ("lstm_rtrl 2", "trace", "lstm_rtrl", {"n_hidden": 2}, None),
+    ("lstm_rtrl 1", "atari", "lstm_rtrl", {"n_hidden": 1}, None),
 ]
 #: T-BPTT rows (task, truncation k, hidden d, target): the paper's budget-matched pairs.
 TBPTT_CONFIGS = [("trace", 30, 2, 130_000), ("trace", 3, 10, 160_000), ("trace", 2, 13, None),

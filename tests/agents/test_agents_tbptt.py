@@ -11,6 +11,7 @@ from rtrlbench.agents.registry import make_learner
 from rtrlbench.agents.tbptt import TBPTTLearner
 from rtrlbench.envs.trace_patterning import RELEASED_CODE_KWARGS
 from rtrlbench.run import make_env, run
+from torch_lstm_reference import torch_lstm_output_and_gradient
 
 FROZEN = {"alpha": 1e-300, "optimizer": "sgd"}
 
@@ -66,24 +67,7 @@ def _numpy_truncated_output(theta_live, theta_old, xs, t, k, n, d):
 
 def _torch_gradient(torch, learner, xs, t, k):
     """dy_t/dtheta by PyTorch float64 autodiff: nn.LSTMCell unrolled, detached k steps back."""
-    n, d = learner.n_inputs, learner.n_hidden
-    p = learner.parameters()
-    cell = torch.nn.LSTMCell(n, d).double()
-    with torch.no_grad():
-        cell.weight_ih.copy_(torch.from_numpy(p["W"]))
-        cell.weight_hh.copy_(torch.from_numpy(p["U"]))
-        cell.bias_ih.copy_(torch.from_numpy(p["b"]))
-        cell.bias_hh.zero_()
-    w = torch.tensor(p["w"], requires_grad=True)
-    x = torch.from_numpy(np.asarray(xs, dtype=np.float64))
-    h = c = torch.zeros(1, d, dtype=torch.float64)
-    for s in range(t + 1):
-        if s == t - k + 1:
-            h, c = h.detach(), c.detach()
-        h, c = cell(x[s:s + 1], (h, c))
-    y = (h[0] * w).sum()
-    grads = torch.autograd.grad(y, [cell.weight_ih, cell.weight_hh, cell.bias_ih, w])
-    return np.concatenate([g.numpy().ravel() for g in grads])
+    return torch_lstm_output_and_gradient(torch, learner.parameters(), xs, t, truncation=k)[1]
 
 
 def _rel_error(a, b):

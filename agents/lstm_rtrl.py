@@ -1,0 +1,118 @@
+"""Dense-LSTM RTRL learner: the T-BPTT learner's fully connected LSTM, trained online with
+the *exact* gradient dy_t/dtheta of real-time recurrent learning and TD(lambda).
+
+The network, its parameter layout, initialisation and TD(lambda) step order are the T-BPTT
+learner's (:mod:`rtrlbench.agents.tbptt`): d hidden units, PyTorch ``LSTMCell`` equations
+with one bias per gate, y_t = w . h_t (no output bias); W, U, b ~ U(-1/sqrt(d), 1/sqrt(d)),
+w = 0. Instead of backpropagating through a window it carries the influence matrices
+dh/dtheta and dc/dtheta forward (:mod:`rtrlbench.agents.lstm_rtrl_kernels`): the gradient
+T-BPTT approximates, at O(d^2 (4d(n + d + 1))) per step, so only small networks fit a budget
+(2 hidden units at the trace budget of 4,000 FLOPs, 1 at Atari's 50,000; see
+:func:`rtrlbench.agents.learner_flops.lstm_rtrl_flops`). This is the exact reference for the
+approximate-RTRL learners and for T-BPTT's truncation.
+
+Float64 only. As in T-BPTT, a ``gamma = 0`` restarts the eligibility trace; the LSTM state
+and its influence matrices run on. Across weight updates the influence matrices are those of
+the online run (the weights changed along the way), as in every online RTRL.
+
+>>> learner = LSTMRTRLLearner(7, n_hidden=2, alpha=1e-3)
+>>> predictions = learner.run_chunk(obs, cumulant, gamma)        # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from rtrlbench.agents import lstm_rtrl_kernels as kernels
+from rtrlbench.agents.tbptt_kernels import offsets
+from rtrlbench.agents.td_lambda import optimizer_code
+from rtrlbench.learner_interface import KernelLearner, restore_arrays
+from rtrlbench.validation import positive_float, positive_int, step_size, unit_interval
+
+
+class LSTMRTRLLearner(KernelLearner):
+    """Fully connected LSTM trained by exact RTRL and TD(lambda).
+
+    Args:
+        n_inputs: observation size n.
+        seed: initial weights (the same draws as a T-BPTT learner of the same size and seed).
+        alpha: step size (>= 0; 0 freezes the weights).
+        lam: trace decay lambda in [0, 1].
+        optimizer: ``"rmsprop"`` (the authors' update) or ``"sgd"``.
+        n_hidden: LSTM hidden units d (>= 1).
+        beta2, eps: RMSProp's decay and denominator offset (0.9999, 1e-8).
+    """
+
+    name = "lstm_rtrl"
+
+    def __init__(self, n_inputs: int, *, seed: int = 0, alpha: float = 1e-3, lam: float = 0.99,
+                 optimizer: str = "rmsprop", n_hidden: int = 2, beta2: float = 0.9999, eps: float = 1e-8) -> None:
+        super().__init__(n_inputs)
+        self.n_hidden = positive_int("n_hidden", n_hidden)
+        self.alpha, self.lam = step_size(alpha), unit_interval("lam (trace decay lambda)", lam)
+        self.beta2 = unit_interval("beta2 (RMSProp decay)", beta2, high_open=True)
+        self.eps = positive_float("eps (RMSProp offset)", eps)
+        self.optimizer, self.seed = optimizer, seed
+        self._settings = kernels.LSTMRTRLSettings(self.n_inputs, self.n_hidden, optimizer_code(optimizer),
+                                                  self.alpha, self.lam, self.beta2, self.eps)
+        n, d = self.n_inputs, self.n_hidden
+        _, _, ow, size = offsets(n, d)
+        theta = np.zeros(size)
+        theta[:ow] = np.random.default_rng(seed).uniform(-1.0 / math.sqrt(d), 1.0 / math.sqrt(d), ow)
+        self._state = kernels.LSTMRTRLState(
+            theta=theta, trace=np.zeros(size), v=np.ones(size), h=np.zeros(d), c=np.zeros(d),
+            jh=np.zeros((d, ow)), jc=np.zeros((d, ow)), clock=np.zeros(1, dtype=np.int64), last_y=np.zeros(1))
+        self._scratch = kernels.LSTMRTRLScratch(z=np.zeros(4 * d), h_prev=np.zeros(d), c_prev=np.zeros(d),
+                                                dz=np.zeros((4 * d, ow)), grad=np.zeros(size))
+
+    @property
+    def theta(self) -> np.ndarray:
+        return self._state.theta
+
+    @property
+    def trace(self) -> np.ndarray:
+        return self._state.trace
+
+    @property
+    def gradient(self) -> np.ndarray:
+        """dy_t/dtheta of the last prediction (a copy), in the layout of :meth:`parameters`."""
+        return self._scratch.grad.copy()
+
+    @property
+    def n_parameters(self) -> int:
+        return self.theta.size
+
+    def parameters(self) -> dict[str, np.ndarray]:
+        """Views of theta in PyTorch ``LSTMCell`` layout: W [4d, n], U [4d, d], b [4d], w [d]."""
+        n, d = self.n_inputs, self.n_hidden
+        ou, ob, ow, size = offsets(n, d)
+        return {"W": self.theta[:ou].reshape(4 * d, n), "U": self.theta[ou:ob].reshape(4 * d, d),
+                "b": self.theta[ob:ow], "w": self.theta[ow:size]}
+
+    # ------------------------------------------------------------------ Learner API
+    def _reset_memory(self) -> None:
+        """Forget the stream (LSTM state, influence matrices, trace); keep the weights and RMSProp state."""
+        for name in ("trace", "h", "c", "jh", "jc", "clock", "last_y"):
+            getattr(self._state, name).fill(0)
+
+    def _steps(self, obs, cumulant, gamma) -> np.ndarray:
+        out = np.empty(len(obs))
+        if len(obs):
+            kernels.run_steps(obs, np.asarray(cumulant, np.float64), np.asarray(gamma, np.float64), out,
+                              self._state, self._scratch, self._settings)
+        return out
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {"alpha": self.alpha, "lam": self.lam, "optimizer": self.optimizer, "n_hidden": self.n_hidden,
+                "beta2": self.beta2, "eps": self.eps}
+
+    def get_state(self) -> dict[str, Any]:
+        state = super().get_state()
+        state.update({name: array.copy() for name, array in zip(self._state._fields, self._state)})
+        return state
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        restore_arrays(self._state, state, "LSTMRTRLLearner", "n_inputs or n_hidden")
+        super().set_state(state)
