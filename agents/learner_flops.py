@@ -12,6 +12,9 @@ With |x| inputs, |h| features, truncation k and u features per stage:
   (the forward pass; then per recurrent parameter: U Jh, 4|h|^2; the Jc and Jh updates, 4 and 2
   multiply-adds per unit; w^T Jh, |h|. Our count, in the paper's unit of one multiply-add per
   FLOP and, like its T-BPTT formula, without the per-parameter update; the paper gives none)
+* SnAp-1 (same LSTM):       4|h|^2 + 4|h||x| + 4|h| + 11 P_r
+  (per recurrent parameter: its 4 gate pre-activation sensitivities, the Jc and Jh updates
+  (4 and 2) and its gradient (1); our count)
 
 The paper's budgets: about 4,000 FLOPs per step on trace patterning and 50,000 on Atari
 (``PAPER_BUDGETS``). These are the paper's rough estimates, not measured counts.
@@ -59,6 +62,16 @@ def lstm_rtrl_hidden(n_inputs: int, budget: int) -> int:
     return _largest(lambda d: lstm_rtrl_flops(n_inputs, d), budget, step=1)
 
 
+def snap1_flops(n_inputs: int, n_hidden: int) -> int:
+    """SnAp-1 over the dense LSTM: a forward step plus 11 FLOPs per recurrent parameter."""
+    return lstm_forward_flops(n_inputs, n_hidden) + 11 * 4 * n_hidden * (n_inputs + n_hidden + 1)
+
+
+def snap1_hidden(n_inputs: int, budget: int) -> int:
+    """The most hidden units whose SnAp-1 fits ``budget`` FLOPs per step (0 if none)."""
+    return _largest(lambda d: snap1_flops(n_inputs, d), budget, step=1)
+
+
 def flops_per_step(name: str, n_inputs: int, **hyperparameters) -> int:
     """FLOPs per step of a registered learner with the given (or default) hyperparameters."""
     from rtrlbench.agents.registry import make_learner
@@ -73,7 +86,10 @@ def flops_per_step(name: str, n_inputs: int, **hyperparameters) -> int:
         return tbptt_flops(n_inputs, hp["n_hidden"], hp["truncation"])
     if name == "lstm_rtrl":
         return lstm_rtrl_flops(n_inputs, hp["n_hidden"])
-    raise ValueError(f"no FLOP estimate for learner {name!r}; known: columnar, constructive, ccn, tbptt, lstm_rtrl")
+    if name == "snap1":
+        return snap1_flops(n_inputs, hp["n_hidden"])
+    raise ValueError(f"no FLOP estimate for learner {name!r}; known: columnar, constructive, ccn, tbptt, lstm_rtrl, "
+                     "snap1")
 
 
 def tbptt_configs(n_inputs: int, budget: int, truncations=range(1, 51)) -> list[tuple[int, int]]:
@@ -127,6 +143,9 @@ def budget_table(n_inputs: int, budget: int) -> str:
     d = lstm_rtrl_hidden(n_inputs, budget)
     if d:
         lines.append(f"| lstm_rtrl | {d} hidden | {lstm_rtrl_flops(n_inputs, d):,} |")
+    d = snap1_hidden(n_inputs, budget)
+    if d:
+        lines.append(f"| snap1 | {d} hidden | {snap1_flops(n_inputs, d):,} |")
     return "\n".join(lines)
 
 

@@ -46,6 +46,8 @@ class LSTMRTRLLearner(KernelLearner):
     """
 
     name = "lstm_rtrl"
+    #: How dh/dtheta is carried forward: kernels.EXACT (full influence matrices) or kernels.SNAP1.
+    approximation = kernels.EXACT
 
     def __init__(self, n_inputs: int, *, seed: int = 0, alpha: float = 1e-3, lam: float = 0.99,
                  optimizer: str = "rmsprop", n_hidden: int = 2, beta2: float = 0.9999, eps: float = 1e-8) -> None:
@@ -55,17 +57,20 @@ class LSTMRTRLLearner(KernelLearner):
         self.beta2 = unit_interval("beta2 (RMSProp decay)", beta2, high_open=True)
         self.eps = positive_float("eps (RMSProp offset)", eps)
         self.optimizer, self.seed = optimizer, seed
-        self._settings = kernels.LSTMRTRLSettings(self.n_inputs, self.n_hidden, optimizer_code(optimizer),
-                                                  self.alpha, self.lam, self.beta2, self.eps)
+        self._settings = kernels.LSTMRTRLSettings(self.n_inputs, self.n_hidden, self.approximation,
+                                                  optimizer_code(optimizer), self.alpha, self.lam, self.beta2,
+                                                  self.eps)
         n, d = self.n_inputs, self.n_hidden
         _, _, ow, size = offsets(n, d)
         theta = np.zeros(size)
         theta[:ow] = np.random.default_rng(seed).uniform(-1.0 / math.sqrt(d), 1.0 / math.sqrt(d), ow)
+        rows = d if self.approximation == kernels.EXACT else 1  # SnAp-1 keeps one influence per parameter
         self._state = kernels.LSTMRTRLState(
             theta=theta, trace=np.zeros(size), v=np.ones(size), h=np.zeros(d), c=np.zeros(d),
-            jh=np.zeros((d, ow)), jc=np.zeros((d, ow)), clock=np.zeros(1, dtype=np.int64), last_y=np.zeros(1))
+            jh=np.zeros((rows, ow)), jc=np.zeros((rows, ow)), clock=np.zeros(1, dtype=np.int64), last_y=np.zeros(1))
+        dz = np.zeros((4 * d, ow) if self.approximation == kernels.EXACT else (1, 1))
         self._scratch = kernels.LSTMRTRLScratch(z=np.zeros(4 * d), h_prev=np.zeros(d), c_prev=np.zeros(d),
-                                                dz=np.zeros((4 * d, ow)), grad=np.zeros(size))
+                                                dz=dz, grad=np.zeros(size))
 
     @property
     def theta(self) -> np.ndarray:
@@ -116,3 +121,15 @@ class LSTMRTRLLearner(KernelLearner):
     def set_state(self, state: dict[str, Any]) -> None:
         restore_arrays(self._state, state, "LSTMRTRLLearner", "n_inputs or n_hidden")
         super().set_state(state)
+
+
+class SnAp1Learner(LSTMRTRLLearner):
+    """The same LSTM with SnAp-1's gradient (Menick, Elsen, Evci, Osindero, Simonyan & Graves, ICLR
+    2021): J_t ~ M * (D_t J_{t-1} + I_t), where the mask M keeps each recurrent parameter's influence
+    on the h and c of the one unit its gate row feeds (:func:`lstm_rtrl_kernels.lstm_step_with_snap1`).
+    O(|theta|) per step and memory; exact when every gate row reads only its own unit's h (a diagonal
+    U), biased otherwise. Arguments as :class:`LSTMRTRLLearner`.
+    """
+
+    name = "snap1"
+    approximation = kernels.SNAP1

@@ -20,6 +20,7 @@ LEARNERS: dict[str, str] = {
     "ccn": "rtrlbench.agents.ccn:CCNLearner",
     "tbptt": "rtrlbench.agents.tbptt:TBPTTLearner",
     "lstm_rtrl": "rtrlbench.agents.lstm_rtrl:LSTMRTRLLearner",
+    "snap1": "rtrlbench.agents.lstm_rtrl:SnAp1Learner",
 }
 
 

@@ -57,6 +57,9 @@ CONFIGS = [
     # Dense-LSTM RTRL at the budget's sizes (learner_flops.lstm_rtrl_hidden): the exact reference, no target.
     ("lstm_rtrl 2", "trace", "lstm_rtrl", {"n_hidden": 2}, None),
     ("lstm_rtrl 1", "atari", "lstm_rtrl", {"n_hidden": 1}, None),
+    # SnAp-1 at the budget's sizes (learner_flops.snap1_hidden); issue 16's target: >= 100,000 on trace.
+    ("snap1 5", "trace", "snap1", {"n_hidden": 5}, 100_000),
+    ("snap1 3", "atari", "snap1", {"n_hidden": 3}, None),
 ]
 #: T-BPTT rows (task, truncation k, hidden d, target): the paper's budget-matched pairs.
 TBPTT_CONFIGS = [("trace", 30, 2, 130_000), ("trace", 3, 10, 160_000), ("trace", 2, 13, None),

@@ -1,4 +1,4 @@
-"""The dense-LSTM RTRL learner: exact gradients (PyTorch float64 autodiff of the whole unroll),
+"""The dense-LSTM RTRL learner and its SnAp-1 variant: exact gradients (PyTorch float64 autodiff of the whole unroll),
 TD(lambda), per-step = chunked, checkpoints, bad hyperparameters, FLOPs.
 
 Gradient checks freeze the weights (``alpha=0``) and read dy_t/dtheta off the learner; with
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rtrlbench.agents import learner_flops
-from rtrlbench.agents.lstm_rtrl import LSTMRTRLLearner
+from rtrlbench.agents.lstm_rtrl import LSTMRTRLLearner, SnAp1Learner
 from rtrlbench.agents.registry import make_learner
 from rtrlbench.agents.tbptt import TBPTTLearner
 from torch_lstm_reference import torch_lstm_output_and_gradient
@@ -151,3 +151,116 @@ def test_learns_a_fixed_delay_prediction():
         returns[t] = cumulant[t + 1] + gamma[t + 1] * returns[t + 1]
     tail = slice(steps - 5000, steps - 50)
     assert np.mean((predictions[tail] - returns[tail]) ** 2) < 0.5 * np.mean(returns[tail] ** 2)
+
+
+# ------------------------------------------------------------------ SnAp-1
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def _dense_masked_gradients(parameters, xs, masked: bool):
+    """dy_t/dtheta for every t by the matrix form J_t = M * (D_t J_{t-1} + I_t) (M = 1: exact RTRL).
+
+    State s = (h, c), 2d; D_t = ds_t/ds_{t-1}; I_t = ds_t/dtheta_r with s_{t-1} held fixed;
+    M keeps the rows of the unit each parameter's gate row feeds."""
+    W, U, b, w = (parameters[k] for k in ("W", "U", "b", "w"))
+    d, n = U.shape[1], W.shape[1]
+    p_r = 4 * d * (n + d + 1)
+    unit_of = np.concatenate([np.repeat(np.arange(4 * d) % d, n), np.repeat(np.arange(4 * d) % d, d),
+                              np.arange(4 * d) % d])
+    mask = np.ones((2 * d, p_r)) if not masked else \
+        (np.concatenate([np.arange(d), np.arange(d)])[:, None] == unit_of[None, :]).astype(float)
+    h, c, J = np.zeros(d), np.zeros(d), np.zeros((2 * d, p_r))
+    out = []
+    for x in xs:
+        z = W @ x + U @ h + b
+        i, f, g, o = _sigmoid(z[:d]), _sigmoid(z[d:2 * d]), np.tanh(z[2 * d:3 * d]), _sigmoid(z[3 * d:])
+        c_new = f * c + i * g
+        tc = np.tanh(c_new)
+        D_z = np.zeros((4 * d, p_r))  # dz/dtheta_r, h_{t-1} fixed
+        for r in range(4 * d):
+            D_z[r, r * n:(r + 1) * n] = x
+            D_z[r, 4 * d * n + r * d:4 * d * n + (r + 1) * d] = h
+            D_z[r, 4 * d * (n + d) + r] = 1.0
+        gi, gf, gg, go = i * (1 - i), f * (1 - f), 1 - g * g, o * (1 - o)
+        blocks = [slice(k * d, (k + 1) * d) for k in range(4)]
+
+        def through_z(M_z):  # (dc, dh) from dz for one source (rows 4d)
+            dc = (c * gf)[:, None] * M_z[blocks[1]] + (g * gi)[:, None] * M_z[blocks[0]] + (i * gg)[:, None] * M_z[blocks[2]]
+            return dc, (tc * go)[:, None] * M_z[blocks[3]] + (o * (1 - tc * tc))[:, None] * dc
+        dc_imm, dh_imm = through_z(D_z)
+        dc_dh, dh_dh = through_z(U)
+        dc_dc = np.diag(f)
+        dh_dc = (o * (1 - tc * tc))[:, None] * dc_dc
+        dyn = np.block([[dh_dh, dh_dc], [dc_dh, dc_dc]])  # rows (h, c), columns (h_{t-1}, c_{t-1})
+        J = mask * (dyn @ J + np.vstack([dh_imm, dc_imm]))
+        h, c = o * tc, c_new
+        out.append(np.concatenate([w @ J[:d], h]))
+    return out
+
+
+def _random_pair(n, d, seed, diagonal_u=False):
+    exact, snap = _random_learner(n, d, seed=seed, scale=1.2), SnAp1Learner(n, n_hidden=d, **FROZEN)
+    if diagonal_u:  # every gate row reads only its own unit's h
+        U = exact.parameters()["U"]
+        U *= (np.arange(d)[None, :] == (np.arange(4 * d) % d)[:, None])
+    snap.theta[:] = exact.theta
+    return exact, snap
+
+
+def test_matrix_form_without_mask_is_the_exact_learner():
+    n, d, steps = 4, 3, 20
+    xs = np.random.default_rng(7).normal(size=(steps, n))
+    exact, _ = _random_pair(n, d, seed=1)
+    reference = _dense_masked_gradients(exact.parameters(), xs, masked=False)
+    for t, x in enumerate(xs):
+        exact.step(x, 0.0, 0.0)
+        assert _rel_error(exact.gradient, reference[t]) <= 1e-10
+
+
+@pytest.mark.parametrize("n,d", [(4, 3), (7, 2), (3, 5)])
+def test_snap1_equals_exact_rtrl_with_diagonal_recurrence(n, d):
+    xs = np.random.default_rng(n + d).normal(size=(40, n))
+    gammas = np.random.default_rng(1).choice([0.0, 0.9], size=40)
+    exact, snap = _random_pair(n, d, seed=2, diagonal_u=True)
+    for t, x in enumerate(xs):
+        exact.step(x, 0.0, gammas[t]), snap.step(x, 0.0, gammas[t])
+        assert _rel_error(snap.gradient, exact.gradient) <= 1e-12
+
+
+@pytest.mark.parametrize("n,d", [(4, 3), (6, 4)])
+def test_snap1_equals_the_dense_masked_recursion_and_differs_from_exact(n, d):
+    xs = np.random.default_rng(3).normal(size=(30, n))
+    exact, snap = _random_pair(n, d, seed=4)
+    reference = _dense_masked_gradients(snap.parameters(), xs, masked=True)
+    for t, x in enumerate(xs):
+        exact.step(x, 0.0, 0.0), snap.step(x, 0.0, 0.0)
+        assert _rel_error(snap.gradient, reference[t]) <= 1e-10
+    assert _rel_error(snap.gradient, exact.gradient) > 1e-3  # a dense U: SnAp-1 drops real influence
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "rmsprop"])
+def test_snap1_per_step_equals_chunked_and_checkpoints_resume(optimizer):
+    obs, cumulant, gamma = _stream(300, 7, seed=2)
+    chunked = SnAp1Learner(7, seed=1, n_hidden=5, alpha=0.01, optimizer=optimizer)
+    whole = np.concatenate([chunked.run_chunk(obs[:120], cumulant[:120], gamma[:120]),
+                            chunked.run_chunk(obs[120:], cumulant[120:], gamma[120:])])
+    stepped = SnAp1Learner(7, seed=1, n_hidden=5, alpha=0.01, optimizer=optimizer)
+    np.testing.assert_array_equal(whole, [stepped.step(obs[t], cumulant[t], gamma[t]) for t in range(300)])
+    first = SnAp1Learner(7, seed=1, n_hidden=5, alpha=0.01, optimizer=optimizer)
+    first.run_chunk(obs[:150], cumulant[:150], gamma[:150])
+    restored = SnAp1Learner(7, seed=8, n_hidden=5, alpha=0.01, optimizer=optimizer)
+    restored.set_state(first.get_state())
+    np.testing.assert_array_equal(restored.run_chunk(obs[150:], cumulant[150:], gamma[150:]), whole[150:])
+    with pytest.raises(ValueError, match=r"state\['jh'\] has shape"):  # an exact learner's checkpoint
+        SnAp1Learner(7, n_hidden=5).set_state(LSTMRTRLLearner(7, n_hidden=5).get_state())
+
+
+def test_snap1_registry_flops_and_budget_sizes():
+    learner = make_learner("snap1", 7, seed=1, n_hidden=5)
+    assert isinstance(learner, SnAp1Learner) and learner.hyperparameters()["n_hidden"] == 5
+    assert learner_flops.flops_per_step("snap1", 7, n_hidden=5) == 260 + 11 * 260
+    assert learner_flops.snap1_hidden(7, learner_flops.PAPER_BUDGETS["trace"]) == 5
+    assert learner_flops.snap1_hidden(275, learner_flops.PAPER_BUDGETS["atari"]) == 3
+    with pytest.raises(ValueError, match="n_hidden must be"):
+        SnAp1Learner(7, n_hidden=0)
