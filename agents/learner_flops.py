@@ -15,6 +15,9 @@ With |x| inputs, |h| features, truncation k and u features per stage:
 * SnAp-1 (same LSTM):       4|h|^2 + 4|h||x| + 4|h| + 11 P_r
   (per recurrent parameter: its 4 gate pre-activation sensitivities, the Jc and Jh updates
   (4 and 2) and its gradient (1); our count)
+* UORO (same LSTM):         4|h|^2 + 4|h||x| + 4|h| + 4|h|^2 + 40|h| + 6 P_r
+  (the tangent U u_h and the unit updates; per recurrent parameter |theta_tilde|^2, its update
+  (2), the gradient estimate (1) and the norms (2); our count)
 
 The paper's budgets: about 4,000 FLOPs per step on trace patterning and 50,000 on Atari
 (``PAPER_BUDGETS``). These are the paper's rough estimates, not measured counts.
@@ -72,6 +75,17 @@ def snap1_hidden(n_inputs: int, budget: int) -> int:
     return _largest(lambda d: snap1_flops(n_inputs, d), budget, step=1)
 
 
+def uoro_flops(n_inputs: int, n_hidden: int) -> int:
+    """UORO over the dense LSTM: a forward step, the tangent, and 6 FLOPs per recurrent parameter."""
+    return (lstm_forward_flops(n_inputs, n_hidden) + 4 * n_hidden**2 + 40 * n_hidden
+            + 6 * 4 * n_hidden * (n_inputs + n_hidden + 1))
+
+
+def uoro_hidden(n_inputs: int, budget: int) -> int:
+    """The most hidden units whose UORO fits ``budget`` FLOPs per step (0 if none)."""
+    return _largest(lambda d: uoro_flops(n_inputs, d), budget, step=1)
+
+
 def flops_per_step(name: str, n_inputs: int, **hyperparameters) -> int:
     """FLOPs per step of a registered learner with the given (or default) hyperparameters."""
     from rtrlbench.agents.registry import make_learner
@@ -88,8 +102,10 @@ def flops_per_step(name: str, n_inputs: int, **hyperparameters) -> int:
         return lstm_rtrl_flops(n_inputs, hp["n_hidden"])
     if name == "snap1":
         return snap1_flops(n_inputs, hp["n_hidden"])
+    if name == "uoro":
+        return uoro_flops(n_inputs, hp["n_hidden"])
     raise ValueError(f"no FLOP estimate for learner {name!r}; known: columnar, constructive, ccn, tbptt, lstm_rtrl, "
-                     "snap1")
+                     "snap1, uoro")
 
 
 def tbptt_configs(n_inputs: int, budget: int, truncations=range(1, 51)) -> list[tuple[int, int]]:
@@ -146,6 +162,9 @@ def budget_table(n_inputs: int, budget: int) -> str:
     d = snap1_hidden(n_inputs, budget)
     if d:
         lines.append(f"| snap1 | {d} hidden | {snap1_flops(n_inputs, d):,} |")
+    d = uoro_hidden(n_inputs, budget)
+    if d:
+        lines.append(f"| uoro | {d} hidden | {uoro_flops(n_inputs, d):,} |")
     return "\n".join(lines)
 
 

@@ -48,6 +48,8 @@ class LSTMRTRLLearner(KernelLearner):
     name = "lstm_rtrl"
     #: How dh/dtheta is carried forward: kernels.EXACT (full influence matrices) or kernels.SNAP1.
     approximation = kernels.EXACT
+    #: UORO's normaliser offset (see UOROLearner); unused by the others.
+    uoro_eps = 0.0
 
     def __init__(self, n_inputs: int, *, seed: int = 0, alpha: float = 1e-3, lam: float = 0.99,
                  optimizer: str = "rmsprop", n_hidden: int = 2, beta2: float = 0.9999, eps: float = 1e-8) -> None:
@@ -59,16 +61,20 @@ class LSTMRTRLLearner(KernelLearner):
         self.optimizer, self.seed = optimizer, seed
         self._settings = kernels.LSTMRTRLSettings(self.n_inputs, self.n_hidden, self.approximation,
                                                   optimizer_code(optimizer), self.alpha, self.lam, self.beta2,
-                                                  self.eps)
+                                                  self.eps, self.uoro_eps)
         n, d = self.n_inputs, self.n_hidden
         _, _, ow, size = offsets(n, d)
         theta = np.zeros(size)
         theta[:ow] = np.random.default_rng(seed).uniform(-1.0 / math.sqrt(d), 1.0 / math.sqrt(d), ow)
-        rows = d if self.approximation == kernels.EXACT else 1  # SnAp-1 keeps one influence per parameter
+        exact, uoro = self.approximation == kernels.EXACT, self.approximation == kernels.UORO
+        rows = d if exact else 0 if uoro else 1  # SnAp-1 keeps one influence per parameter, UORO a rank-one factor
+        sign_seed = np.random.default_rng([seed, 1]).integers(1, 2**63, dtype=np.uint64)  # xorshift: never 0
         self._state = kernels.LSTMRTRLState(
             theta=theta, trace=np.zeros(size), v=np.ones(size), h=np.zeros(d), c=np.zeros(d),
-            jh=np.zeros((rows, ow)), jc=np.zeros((rows, ow)), clock=np.zeros(1, dtype=np.int64), last_y=np.zeros(1))
-        dz = np.zeros((4 * d, ow) if self.approximation == kernels.EXACT else (1, 1))
+            jh=np.zeros((rows, ow)), jc=np.zeros((rows, ow)), u_tilde=np.zeros(2 * d if uoro else 0),
+            theta_tilde=np.zeros(ow if uoro else 0), rng=np.array([sign_seed], dtype=np.uint64),
+            clock=np.zeros(1, dtype=np.int64), last_y=np.zeros(1))
+        dz = np.zeros((4 * d, ow) if exact else (2, 4 * d) if uoro else (1, 1))
         self._scratch = kernels.LSTMRTRLScratch(z=np.zeros(4 * d), h_prev=np.zeros(d), c_prev=np.zeros(d),
                                                 dz=dz, grad=np.zeros(size))
 
@@ -99,7 +105,7 @@ class LSTMRTRLLearner(KernelLearner):
     # ------------------------------------------------------------------ Learner API
     def _reset_memory(self) -> None:
         """Forget the stream (LSTM state, influence matrices, trace); keep the weights and RMSProp state."""
-        for name in ("trace", "h", "c", "jh", "jc", "clock", "last_y"):
+        for name in ("trace", "h", "c", "jh", "jc", "u_tilde", "theta_tilde", "clock", "last_y"):  # not rng
             getattr(self._state, name).fill(0)
 
     def _steps(self, obs, cumulant, gamma) -> np.ndarray:
@@ -133,3 +139,30 @@ class SnAp1Learner(LSTMRTRLLearner):
 
     name = "snap1"
     approximation = kernels.SNAP1
+
+
+class UOROLearner(LSTMRTRLLearner):
+    """The same LSTM with UORO's gradient (Tallec & Ollivier, ICLR 2018): a rank-one, unbiased
+    estimate J ~ u_tilde theta_tilde^T of ds/dtheta over the state s = (h, c), renewed every step
+    with random signs and the variance-minimising scalings rho0, rho1
+    (:func:`lstm_rtrl_kernels.lstm_step_with_uoro`). O(|theta|) per step and memory.
+
+    The signs come from a xorshift64* generator seeded by ``seed`` and kept in the state, so a
+    restored checkpoint draws the same signs. ``uoro_eps`` (> 0) is the offset in rho0 and rho1
+    (Tallec & Ollivier's algorithm leaves it unnamed; 1e-7 is our default). Other arguments as
+    :class:`LSTMRTRLLearner`.
+    """
+
+    name = "uoro"
+    approximation = kernels.UORO
+
+    def __init__(self, n_inputs: int, *, uoro_eps: float = 1e-7, **hyperparameters) -> None:
+        self.uoro_eps = positive_float("uoro_eps (UORO's normaliser offset)", uoro_eps)
+        super().__init__(n_inputs, **hyperparameters)
+
+    def influence_estimate(self) -> np.ndarray:
+        """[2d, P_r]: u_tilde theta_tilde^T, the estimate of d(h, c)/dtheta_r after the last step."""
+        return np.outer(self._state.u_tilde, self._state.theta_tilde)
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {**super().hyperparameters(), "uoro_eps": self.uoro_eps}

@@ -37,7 +37,12 @@ class LSTMRTRLState(NamedTuple):
 
     theta, trace, v: [P] weights, eligibility trace, RMSProp accumulator.
     h, c:            [d] LSTM state after the last step.
-    jh, jc:          [d, P_r] influence matrices dh/dtheta_r, dc/dtheta_r after the last step.
+    jh, jc:          [d, P_r] influence matrices dh/dtheta_r, dc/dtheta_r after the last step
+                     (SnAp-1: [1, P_r], each parameter's influence on its own unit; UORO: [0, P_r]).
+    u_tilde:         UORO: [2d], the state factor (h part, then c part) of the rank-one estimate
+                     J ~ u_tilde theta_tilde^T; [0] otherwise.
+    theta_tilde:     UORO: [P_r], its parameter factor; [0] otherwise.
+    rng:             uint64[1], UORO's xorshift64* generator of the random signs (unused otherwise).
     clock:           int64[1], steps since the stream (re)start (0: the next row is x_0).
     last_y:          [1], the last prediction (V(S_t) of the TD error).
     """
@@ -49,6 +54,9 @@ class LSTMRTRLState(NamedTuple):
     c: np.ndarray
     jh: np.ndarray
     jc: np.ndarray
+    u_tilde: np.ndarray
+    theta_tilde: np.ndarray
+    rng: np.ndarray
     clock: np.ndarray
     last_y: np.ndarray
 
@@ -75,6 +83,7 @@ class LSTMRTRLSettings(NamedTuple):
     lam: float
     beta2: float
     eps: float
+    uoro_eps: float
 
 
 @nb.njit(cache=True)
@@ -209,8 +218,97 @@ def lstm_step_with_snap1(theta, x, state, scratch, n, d):
     return y
 
 
+@nb.njit(cache=True)
+def random_sign(rng):
+    """+1 or -1 with probability 1/2 each, from the xorshift64* generator whose state is ``rng[0]``."""
+    x = rng[0]
+    x ^= x >> np.uint64(12)
+    x ^= x << np.uint64(25)
+    x ^= x >> np.uint64(27)
+    rng[0] = x
+    return 1.0 if ((x * np.uint64(2685821657736338717)) >> np.uint64(63)) == np.uint64(1) else -1.0
+
+
+@nb.njit(cache=True)
+def lstm_step_with_uoro(theta, x, state, scratch, n, d, eps):
+    """One LSTM step and UORO's rank-one update (Tallec & Ollivier 2018, Algorithm 1), in place;
+    returns y_t and fills ``scratch.grad`` with the estimate (w . u_h) theta_tilde (and h for w).
+
+    With s = (h, c), the tangent F_s u_tilde (the dynamics' Jacobian applied to u_tilde, exact,
+    by forward differentiation), random signs nu in {-1, 1}^{2d} and
+    delta_theta = nu^T ds_t/dtheta_r (s_{t-1} fixed; W: dz x^T, U: dz h_{t-1}^T, b: dz):
+
+        rho0 = sqrt(|theta_tilde| / (|F_s u_tilde| + eps)) + eps
+        rho1 = sqrt(|delta_theta| / (|nu| + eps)) + eps
+        u_tilde     <- rho0 F_s u_tilde + rho1 nu
+        theta_tilde <- theta_tilde / rho0 + delta_theta / rho1
+
+    so that E[u_tilde theta_tilde^T] = ds_t/dtheta_r exactly. O(|theta|) per step.
+    """
+    ou, ob, ow, size = offsets(n, d)
+    h, c, u, tt = state.h, state.c, state.u_tilde, state.theta_tilde
+    z, h_prev, c_prev, grad = scratch.z, scratch.h_prev, scratch.c_prev, scratch.grad
+    jvp, vjp = scratch.dz[0], scratch.dz[1]  # dz of the tangent and of the signs, [4d] each
+    _preactivations(theta, x, state, scratch, n, d)
+    for r in range(4 * d):  # U u_h: the tangent of the pre-activations
+        acc = 0.0
+        for j in range(d):
+            acc += theta[ou + r * d + j] * u[j]
+        jvp[r] = acc
+    y, tangent_norm2, nu_norm2, vjp_norm2 = 0.0, 0.0, 0.0, 0.0
+    for q in range(d):
+        i, f, g, o, cq, tc = _unit(z, c_prev, q, d)
+        c[q], h[q] = cq, o * tc
+        y += theta[ow + q] * h[q]
+        di, df, dg, do, dtc = i * (1.0 - i), f * (1.0 - f), 1.0 - g * g, o * (1.0 - o), 1.0 - tc * tc
+        dc = f * u[d + q] + c_prev[q] * df * jvp[d + q] + g * di * jvp[q] + i * dg * jvp[2 * d + q]
+        dh = tc * do * jvp[3 * d + q] + o * dtc * dc
+        u[q], u[d + q] = dh, dc  # F_s u_tilde, scaled below
+        tangent_norm2 += dh * dh + dc * dc
+        nu_h, nu_c = random_sign(state.rng), random_sign(state.rng)
+        nu_norm2 += 2.0
+        back_c = nu_h * o * dtc + nu_c  # nu^T ds/dc_t
+        vjp[q], vjp[d + q] = back_c * g * di, back_c * c_prev[q] * df
+        vjp[2 * d + q], vjp[3 * d + q] = back_c * i * dg, nu_h * tc * do
+        jvp[q], jvp[d + q] = nu_h, nu_c  # keep nu (the tangent of z is no longer needed)
+    inputs_norm2 = 1.0
+    for j in range(n):
+        inputs_norm2 += x[j] * x[j]
+    for j in range(d):
+        inputs_norm2 += h_prev[j] * h_prev[j]
+    for r in range(4 * d):
+        vjp_norm2 += vjp[r] * vjp[r] * inputs_norm2  # |delta_theta|^2: row r is vjp[r] (x, h_{t-1}, 1)
+    tt_norm2 = 0.0
+    for p in range(ow):
+        tt_norm2 += tt[p] * tt[p]
+    rho0 = np.sqrt(np.sqrt(tt_norm2) / (np.sqrt(tangent_norm2) + eps)) + eps
+    rho1 = np.sqrt(np.sqrt(vjp_norm2) / (np.sqrt(nu_norm2) + eps)) + eps
+    for q in range(d):
+        u[q] = rho0 * u[q] + rho1 * jvp[q]
+        u[d + q] = rho0 * u[d + q] + rho1 * jvp[d + q]
+    out_h = 0.0
+    for q in range(d):
+        out_h += theta[ow + q] * u[q]
+    for r in range(4 * d):
+        a = vjp[r] / rho1
+        for j in range(n):
+            p = r * n + j
+            tt[p] = tt[p] / rho0 + a * x[j]
+            grad[p] = out_h * tt[p]
+        for j in range(d):
+            p = ou + r * d + j
+            tt[p] = tt[p] / rho0 + a * h_prev[j]
+            grad[p] = out_h * tt[p]
+        p = ob + r
+        tt[p] = tt[p] / rho0 + a
+        grad[p] = out_h * tt[p]
+    for q in range(d):
+        grad[ow + q] = h[q]
+    return y
+
+
 #: ``LSTMRTRLSettings.approximation`` codes.
-EXACT, SNAP1 = 0, 1
+EXACT, SNAP1, UORO = 0, 1, 2
 
 
 @nb.njit(cache=True)
@@ -230,6 +328,8 @@ def run_steps(obs, cumulant, gamma, out, state, scratch, settings):
         t = clock[0]
         if settings.approximation == SNAP1:
             y = lstm_step_with_snap1(theta, obs[row], state, scratch, n, d)
+        elif settings.approximation == UORO:
+            y = lstm_step_with_uoro(theta, obs[row], state, scratch, n, d, settings.uoro_eps)
         else:
             y = lstm_step_with_sensitivities(theta, obs[row], state, scratch, n, d)
         if t > 0:

@@ -21,6 +21,7 @@ LEARNERS: dict[str, str] = {
     "tbptt": "rtrlbench.agents.tbptt:TBPTTLearner",
     "lstm_rtrl": "rtrlbench.agents.lstm_rtrl:LSTMRTRLLearner",
     "snap1": "rtrlbench.agents.lstm_rtrl:SnAp1Learner",
+    "uoro": "rtrlbench.agents.lstm_rtrl:UOROLearner",
 }
 
 

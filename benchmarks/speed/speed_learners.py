@@ -60,6 +60,9 @@ CONFIGS = [
     # SnAp-1 at the budget's sizes (learner_flops.snap1_hidden); issue 16's target: >= 100,000 on trace.
     ("snap1 5", "trace", "snap1", {"n_hidden": 5}, 100_000),
     ("snap1 3", "atari", "snap1", {"n_hidden": 3}, None),
+    # UORO at the budget's sizes (learner_flops.uoro_hidden); issue 16's target: >= 100,000 on trace.
+    ("uoro 7", "trace", "uoro", {"n_hidden": 7}, 100_000),
+    ("uoro 6", "atari", "uoro", {"n_hidden": 6}, None),
 ]
 #: T-BPTT rows (task, truncation k, hidden d, target): the paper's budget-matched pairs.
 TBPTT_CONFIGS = [("trace", 30, 2, 130_000), ("trace", 3, 10, 160_000), ("trace", 2, 13, None),

@@ -1,4 +1,4 @@
-"""The dense-LSTM RTRL learner and its SnAp-1 variant: exact gradients (PyTorch float64 autodiff of the whole unroll),
+"""The dense-LSTM RTRL learner and its SnAp-1 and UORO variants: exact gradients (PyTorch float64 autodiff of the whole unroll),
 TD(lambda), per-step = chunked, checkpoints, bad hyperparameters, FLOPs.
 
 Gradient checks freeze the weights (``alpha=0``) and read dy_t/dtheta off the learner; with
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rtrlbench.agents import learner_flops
-from rtrlbench.agents.lstm_rtrl import LSTMRTRLLearner, SnAp1Learner
+from rtrlbench.agents.lstm_rtrl import LSTMRTRLLearner, SnAp1Learner, UOROLearner
 from rtrlbench.agents.registry import make_learner
 from rtrlbench.agents.tbptt import TBPTTLearner
 from torch_lstm_reference import torch_lstm_output_and_gradient
@@ -264,3 +264,71 @@ def test_snap1_registry_flops_and_budget_sizes():
     assert learner_flops.snap1_hidden(275, learner_flops.PAPER_BUDGETS["atari"]) == 3
     with pytest.raises(ValueError, match="n_hidden must be"):
         SnAp1Learner(7, n_hidden=0)
+
+
+# ------------------------------------------------------------------ UORO
+def test_uoro_is_unbiased():
+    """The mean of u_tilde theta_tilde^T over independent sign streams converges to the exact
+    d(h, c)/dtheta_r: every entry within 6 standard errors (from the sample variance) of it."""
+    n, d, steps, runs = 3, 2, 8, 4000
+    xs = np.random.default_rng(11).normal(size=(steps, n))
+    exact = _random_learner(n, d, seed=5, scale=1.0)
+    for x in xs:
+        exact.step(x, 0.0, 0.0)
+    target = np.vstack([exact._state.jh, exact._state.jc])
+    estimates = np.empty((runs, *target.shape))
+    for k in range(runs):
+        uoro = UOROLearner(n, n_hidden=d, seed=k, **FROZEN)
+        uoro.theta[:] = exact.theta
+        for x in xs:
+            uoro.step(x, 0.0, 0.0)
+        estimates[k] = uoro.influence_estimate()
+    mean, se = estimates.mean(axis=0), estimates.std(axis=0, ddof=1) / np.sqrt(runs)
+    assert se.max() > 0 and np.abs(target).max() > 1e-2
+    assert np.all(np.abs(mean - target) <= 6 * se + 1e-12)
+    # and the estimate is a real one: a single run is far from the target
+    assert _rel_error(estimates[0], target) > 0.1
+
+
+def test_uoro_gradient_uses_the_estimate_and_is_seeded():
+    n, d = 4, 3
+    xs = np.random.default_rng(1).normal(size=(12, n))
+    runs = []
+    for seed in (3, 3, 4):
+        uoro = UOROLearner(n, n_hidden=d, seed=seed, **FROZEN)
+        uoro.theta[:] = np.random.default_rng(9).uniform(-1, 1, uoro.theta.size)
+        for x in xs:
+            uoro.step(x, 0.0, 0.0)
+        w = uoro.parameters()["w"]
+        recurrent = uoro.theta.size - d
+        np.testing.assert_allclose(uoro.gradient[:recurrent], w @ uoro.influence_estimate()[:d], rtol=1e-12)
+        runs.append(uoro.gradient)
+    np.testing.assert_array_equal(runs[0], runs[1])
+    assert not np.array_equal(runs[0], runs[2])
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "rmsprop"])
+def test_uoro_per_step_equals_chunked_and_checkpoints_resume_with_the_sign_stream(optimizer):
+    obs, cumulant, gamma = _stream(300, 7, seed=4)
+    make = lambda seed: UOROLearner(7, seed=seed, n_hidden=4, alpha=0.01, optimizer=optimizer)  # noqa: E731
+    chunked = make(2)
+    whole = np.concatenate([chunked.run_chunk(obs[:90], cumulant[:90], gamma[:90]),
+                            chunked.run_chunk(obs[90:], cumulant[90:], gamma[90:])])
+    stepped = make(2)
+    np.testing.assert_array_equal(whole, [stepped.step(obs[t], cumulant[t], gamma[t]) for t in range(300)])
+    first = make(2)
+    first.run_chunk(obs[:150], cumulant[:150], gamma[:150])
+    restored = make(7)  # other weights and signs until restored
+    restored.set_state(first.get_state())
+    np.testing.assert_array_equal(restored.run_chunk(obs[150:], cumulant[150:], gamma[150:]), whole[150:])
+    assert not np.array_equal(make(3).run_chunk(obs, cumulant, gamma), whole)
+
+
+def test_uoro_registry_flops_and_bad_eps():
+    learner = make_learner("uoro", 7, seed=1, n_hidden=5, uoro_eps=1e-6)
+    assert isinstance(learner, UOROLearner) and learner.hyperparameters()["uoro_eps"] == 1e-6
+    assert learner_flops.flops_per_step("uoro", 7, n_hidden=5) == learner_flops.uoro_flops(7, 5)
+    assert learner_flops.uoro_hidden(7, learner_flops.PAPER_BUDGETS["trace"]) >= 1
+    for bad in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="uoro_eps"):
+            UOROLearner(7, uoro_eps=bad)

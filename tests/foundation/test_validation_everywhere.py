@@ -16,11 +16,11 @@ STEP_SIZE_LEARNERS = {
     "constructive": {"n_features": 2, "steps_per_stage": 50}, "ccn": {"n_features": 4, "features_per_stage": 2,
                                                                       "steps_per_stage": 50},
     "tbptt": {"n_hidden": 2, "truncation": 3}, "lstm_rtrl": {"n_hidden": 2},
-    "snap1": {"n_hidden": 2},
+    "snap1": {"n_hidden": 2}, "uoro": {"n_hidden": 2},
 }
 #: How each learner exposes its weights (to check that alpha = 0 freezes them).
 WEIGHTS = {"rtrl": lambda l: l.weights.copy(), "tbptt": lambda l: l.theta.copy(), "lstm_rtrl": lambda l: l.theta.copy(),
-           "snap1": lambda l: l.theta.copy(),
+           "snap1": lambda l: l.theta.copy(), "uoro": lambda l: l.theta.copy(),
            "columnar": lambda l: np.concatenate(list(l.parameters().values())),
            "constructive": lambda l: np.concatenate(list(l.parameters().values())),
            "ccn": lambda l: np.concatenate(list(l.parameters().values()))}
@@ -34,7 +34,7 @@ ENV_COUNTS = [("TracePatterning-v0", "n_cs"), ("TracePatterning-v0", "n_active")
               ("DelayedNonmatch-v0", "delay"), ("BalancedParentheses-v0", "min_len")]
 ENV_PROBABILITIES = [("TracePatterning-v0", "us_noise"), ("TracePatterning-v0", "gamma"),
                      ("BalancedParentheses-v0", "balanced_prob"), (next(i for i in ENVS if i.startswith("AtariPrediction-v")), "gamma")]
-LEARNER_COUNTS = [("rtrl", "n_units"), ("tbptt", "n_hidden"), ("lstm_rtrl", "n_hidden"), ("snap1", "n_hidden"), ("tbptt", "truncation"), ("ccn", "n_features"),
+LEARNER_COUNTS = [("rtrl", "n_units"), ("tbptt", "n_hidden"), ("lstm_rtrl", "n_hidden"), ("snap1", "n_hidden"), ("uoro", "n_hidden"), ("tbptt", "truncation"), ("ccn", "n_features"),
                   ("ccn", "features_per_stage"), ("ccn", "steps_per_stage"), ("constructive", "steps_per_stage")]
 
 
