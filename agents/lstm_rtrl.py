@@ -29,7 +29,7 @@ from rtrlbench.agents import lstm_rtrl_kernels as kernels
 from rtrlbench.agents.tbptt_kernels import offsets
 from rtrlbench.agents.td_lambda import optimizer_code
 from rtrlbench.learner_interface import KernelLearner, restore_arrays
-from rtrlbench.validation import positive_float, positive_int, step_size, unit_interval
+from rtrlbench.validation import int_at_least, positive_float, positive_int, step_size, unit_interval
 
 
 class LSTMRTRLLearner(KernelLearner):
@@ -52,31 +52,29 @@ class LSTMRTRLLearner(KernelLearner):
     uoro_eps = 0.0
 
     def __init__(self, n_inputs: int, *, seed: int = 0, alpha: float = 1e-3, lam: float = 0.99,
-                 optimizer: str = "rmsprop", n_hidden: int = 2, beta2: float = 0.9999, eps: float = 1e-8) -> None:
+                 optimizer: str = "rmsprop", n_hidden: int = 2, beta2: float = 0.9999, eps: float = 1e-8,
+                 fidelity_every: int = 0) -> None:
         super().__init__(n_inputs)
         self.n_hidden = positive_int("n_hidden", n_hidden)
         self.alpha, self.lam = step_size(alpha), unit_interval("lam (trace decay lambda)", lam)
         self.beta2 = unit_interval("beta2 (RMSProp decay)", beta2, high_open=True)
         self.eps = positive_float("eps (RMSProp offset)", eps)
+        self.fidelity_every = int_at_least("fidelity_every", fidelity_every, 0)
         self.optimizer, self.seed = optimizer, seed
         self._settings = kernels.LSTMRTRLSettings(self.n_inputs, self.n_hidden, self.approximation,
                                                   optimizer_code(optimizer), self.alpha, self.lam, self.beta2,
-                                                  self.eps, self.uoro_eps)
+                                                  self.eps, self.uoro_eps, self.fidelity_every)
         n, d = self.n_inputs, self.n_hidden
         _, _, ow, size = offsets(n, d)
         theta = np.zeros(size)
         theta[:ow] = np.random.default_rng(seed).uniform(-1.0 / math.sqrt(d), 1.0 / math.sqrt(d), ow)
-        exact, uoro = self.approximation == kernels.EXACT, self.approximation == kernels.UORO
-        rows = d if exact else 0 if uoro else 1  # SnAp-1 keeps one influence per parameter, UORO a rank-one factor
-        sign_seed = np.random.default_rng([seed, 1]).integers(1, 2**63, dtype=np.uint64)  # xorshift: never 0
-        self._state = kernels.LSTMRTRLState(
-            theta=theta, trace=np.zeros(size), v=np.ones(size), h=np.zeros(d), c=np.zeros(d),
-            jh=np.zeros((rows, ow)), jc=np.zeros((rows, ow)), u_tilde=np.zeros(2 * d if uoro else 0),
-            theta_tilde=np.zeros(ow if uoro else 0), rng=np.array([sign_seed], dtype=np.uint64),
-            clock=np.zeros(1, dtype=np.int64), last_y=np.zeros(1))
-        dz = np.zeros((4 * d, ow) if exact else (2, 4 * d) if uoro else (1, 1))
-        self._scratch = kernels.LSTMRTRLScratch(z=np.zeros(4 * d), h_prev=np.zeros(d), c_prev=np.zeros(d),
-                                                dz=dz, grad=np.zeros(size))
+        self._state = _state_arrays(theta, n, d, self.approximation, seed)
+        self._scratch = _scratch_arrays(n, d, self.approximation)
+        # The exact-RTRL shadow of the gradient-fidelity measurement (empty arrays when it is off).
+        measured = self.fidelity_every > 0
+        self._shadow = _state_arrays(theta, n if measured else 0, d if measured else 0, kernels.EXACT, seed)
+        self._shadow_scratch = _scratch_arrays(n if measured else 0, d if measured else 0, kernels.EXACT)
+        self._fidelity_log: list[np.ndarray] = []
 
     @property
     def theta(self) -> np.ndarray:
@@ -102,30 +100,49 @@ class LSTMRTRLLearner(KernelLearner):
         return {"W": self.theta[:ou].reshape(4 * d, n), "U": self.theta[ou:ob].reshape(4 * d, d),
                 "b": self.theta[ob:ow], "w": self.theta[ow:size]}
 
+    def fidelity(self) -> dict[str, np.ndarray]:
+        """The gradient-fidelity measurements so far (``fidelity_every > 0``): ``step`` (int64[M], steps
+        since the stream start), ``cosine`` and ``relative_error`` (float64[M]) of the learner's
+        dy/dtheta against the exact RTRL gradient on the same weights and stream."""
+        log = np.concatenate(self._fidelity_log) if self._fidelity_log else np.zeros((0, 3))
+        return {"step": log[:, 0].astype(np.int64), "cosine": log[:, 1], "relative_error": log[:, 2]}
+
     # ------------------------------------------------------------------ Learner API
     def _reset_memory(self) -> None:
         """Forget the stream (LSTM state, influence matrices, trace); keep the weights and RMSProp state."""
-        for name in ("trace", "h", "c", "jh", "jc", "u_tilde", "theta_tilde", "clock", "last_y"):  # not rng
-            getattr(self._state, name).fill(0)
+        for state in (self._state, self._shadow):
+            for name in ("trace", "h", "c", "jh", "jc", "u_tilde", "theta_tilde", "clock", "last_y"):  # not rng
+                getattr(state, name).fill(0)
 
     def _steps(self, obs, cumulant, gamma) -> np.ndarray:
         out = np.empty(len(obs))
         if len(obs):
+            first = int(self._state.clock[0])
+            fidelity = np.empty((len(obs), 2))
             kernels.run_steps(obs, np.asarray(cumulant, np.float64), np.asarray(gamma, np.float64), out,
-                              self._state, self._scratch, self._settings)
+                              self._state, self._scratch, self._settings, self._shadow, self._shadow_scratch,
+                              fidelity)
+            if self.fidelity_every:
+                rows = np.flatnonzero((first + np.arange(len(obs))) % self.fidelity_every == 0)
+                self._fidelity_log.append(np.column_stack([first + rows, fidelity[rows]]))
         return out
 
     def hyperparameters(self) -> dict[str, Any]:
         return {"alpha": self.alpha, "lam": self.lam, "optimizer": self.optimizer, "n_hidden": self.n_hidden,
-                "beta2": self.beta2, "eps": self.eps}
+                "beta2": self.beta2, "eps": self.eps, "fidelity_every": self.fidelity_every}
 
     def get_state(self) -> dict[str, Any]:
         state = super().get_state()
         state.update({name: array.copy() for name, array in zip(self._state._fields, self._state)})
+        state["fidelity_shadow"] = {name: array.copy() for name, array in zip(self._shadow._fields, self._shadow)
+                                    if name not in ("theta", "started")}
         return state
 
     def set_state(self, state: dict[str, Any]) -> None:
-        restore_arrays(self._state, state, "LSTMRTRLLearner", "n_inputs or n_hidden")
+        """Restore a checkpoint (the fidelity shadow too; measurements already logged stay with their learner)."""
+        restore_arrays(self._state, state, type(self).__name__, "n_inputs or n_hidden")
+        shadow = {**state.get("fidelity_shadow", {}), "theta": state["theta"], "started": state["started"]}
+        restore_arrays(self._shadow, shadow, type(self).__name__, "n_inputs, n_hidden or fidelity_every")
         super().set_state(state)
 
 
@@ -166,3 +183,24 @@ class UOROLearner(LSTMRTRLLearner):
 
     def hyperparameters(self) -> dict[str, Any]:
         return {**super().hyperparameters(), "uoro_eps": self.uoro_eps}
+
+
+def _state_arrays(theta: np.ndarray, n: int, d: int, approximation: int, seed: int) -> kernels.LSTMRTRLState:
+    """Fresh state for ``approximation`` sharing ``theta`` (n = d = 0: an empty placeholder)."""
+    ow, size = 4 * d * (n + d + 1), theta.size if d else 0
+    exact, uoro = approximation == kernels.EXACT, approximation == kernels.UORO
+    rows = d if exact else 0 if uoro else 1  # SnAp-1 keeps one influence per parameter, UORO a rank-one factor
+    sign_seed = np.random.default_rng([seed, 1]).integers(1, 2**63, dtype=np.uint64)  # xorshift: never 0
+    return kernels.LSTMRTRLState(
+        theta=theta, trace=np.zeros(size), v=np.ones(size), h=np.zeros(d), c=np.zeros(d),
+        jh=np.zeros((rows, ow)), jc=np.zeros((rows, ow)), u_tilde=np.zeros(2 * d if uoro else 0),
+        theta_tilde=np.zeros(ow if uoro else 0), rng=np.array([sign_seed], dtype=np.uint64),
+        clock=np.zeros(1, dtype=np.int64), last_y=np.zeros(1))
+
+
+def _scratch_arrays(n: int, d: int, approximation: int) -> kernels.LSTMRTRLScratch:
+    ow = 4 * d * (n + d + 1)
+    exact, uoro = approximation == kernels.EXACT, approximation == kernels.UORO
+    dz = np.zeros((4 * d, ow) if exact else (2, 4 * d) if uoro else (1, 1))
+    return kernels.LSTMRTRLScratch(z=np.zeros(4 * d), h_prev=np.zeros(d), c_prev=np.zeros(d), dz=dz,
+                                   grad=np.zeros(ow + d))

@@ -84,6 +84,7 @@ class LSTMRTRLSettings(NamedTuple):
     beta2: float
     eps: float
     uoro_eps: float
+    fidelity_every: int    # 0: off; N: compare the gradient with the exact one every N steps
 
 
 @nb.njit(cache=True)
@@ -312,8 +313,28 @@ EXACT, SNAP1, UORO = 0, 1, 2
 
 
 @nb.njit(cache=True)
-def run_steps(obs, cumulant, gamma, out, state, scratch, settings):
+def gradient_agreement(grad, exact):
+    """(cosine similarity, relative error |grad - exact| / |exact|) of two gradients (NaN for a zero exact one)."""
+    dot, norm_g, norm_e, diff = 0.0, 0.0, 0.0, 0.0
+    for p in range(grad.shape[0]):
+        dot += grad[p] * exact[p]
+        norm_g += grad[p] * grad[p]
+        norm_e += exact[p] * exact[p]
+        diff += (grad[p] - exact[p]) ** 2
+    if norm_e == 0.0:
+        return np.nan, np.nan
+    cosine = dot / np.sqrt(norm_g * norm_e) if norm_g > 0.0 else 0.0
+    return cosine, np.sqrt(diff / norm_e)
+
+
+@nb.njit(cache=True)
+def run_steps(obs, cumulant, gamma, out, state, scratch, settings, shadow, shadow_scratch, fidelity):
     """Process the rows of a chunk in order; ``out[i]`` = the prediction made at row i.
+
+    With ``settings.fidelity_every = N > 0``, ``shadow`` (an exact-RTRL state on the same theta and
+    stream) is stepped too, and every N-th step (clock t = 0, N, 2N, ...) ``fidelity[i]`` gets the
+    cosine and relative error of the learner's dy/dtheta against the exact one, on the same weights
+    (else NaN). The shadow never changes the learner's arithmetic.
 
     Order per step, as in :mod:`rtrlbench.agents.td_lambda`: forward and dy/dtheta with
     theta_t -> y_{t+1}; delta = c + gamma y_{t+1} - y_t; theta += step(delta e_t);
@@ -326,12 +347,17 @@ def run_steps(obs, cumulant, gamma, out, state, scratch, settings):
     size = theta.shape[0]
     for row in range(obs.shape[0]):
         t = clock[0]
+        if settings.fidelity_every > 0:
+            lstm_step_with_sensitivities(theta, obs[row], shadow, shadow_scratch, n, d)
         if settings.approximation == SNAP1:
             y = lstm_step_with_snap1(theta, obs[row], state, scratch, n, d)
         elif settings.approximation == UORO:
             y = lstm_step_with_uoro(theta, obs[row], state, scratch, n, d, settings.uoro_eps)
         else:
             y = lstm_step_with_sensitivities(theta, obs[row], state, scratch, n, d)
+        fidelity[row, 0], fidelity[row, 1] = np.nan, np.nan
+        if settings.fidelity_every > 0 and t % settings.fidelity_every == 0:
+            fidelity[row, 0], fidelity[row, 1] = gradient_agreement(scratch.grad, shadow_scratch.grad)
         if t > 0:
             delta = cumulant[row] + gamma[row] * y - last_y[0]
             update_then_accumulate(theta, trace, scratch.grad, size, delta, settings.alpha, settings.lam * gamma[row],

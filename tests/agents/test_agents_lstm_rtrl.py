@@ -332,3 +332,54 @@ def test_uoro_registry_flops_and_bad_eps():
     for bad in (0.0, -1.0, float("nan")):
         with pytest.raises(ValueError, match="uoro_eps"):
             UOROLearner(7, uoro_eps=bad)
+
+
+# ------------------------------------------------------------------ gradient fidelity
+def test_fidelity_of_the_exact_learner_is_one():
+    obs, cumulant, gamma = _stream(200, 7, seed=5)
+    learner = LSTMRTRLLearner(7, n_hidden=3, alpha=0.01, seed=2, fidelity_every=25)
+    learner.run_chunk(obs[:110], cumulant[:110], gamma[:110])
+    learner.run_chunk(obs[110:], cumulant[110:], gamma[110:])
+    record = learner.fidelity()
+    assert record["step"].tolist() == list(range(0, 200, 25))
+    assert np.all(np.abs(record["cosine"] - 1) <= 1e-12) and np.all(record["relative_error"] <= 1e-12)
+
+
+@pytest.mark.parametrize("cls", [SnAp1Learner, UOROLearner])
+def test_fidelity_measures_the_learners_gradient_against_exact_rtrl(cls):
+    """Frozen weights: each record equals the agreement of the learner's gradient with a separately
+    run exact learner's; measuring changes no prediction."""
+    n, d, steps = 5, 3, 60
+    xs = np.random.default_rng(6).normal(size=(steps, n))
+    measured = cls(n, n_hidden=d, seed=1, fidelity_every=10, **FROZEN)
+    plain = cls(n, n_hidden=d, seed=1, **FROZEN)
+    exact = LSTMRTRLLearner(n, n_hidden=d, **FROZEN)
+    weights = np.random.default_rng(3).uniform(-1, 1, measured.theta.size)
+    for learner in (measured, plain, exact):
+        learner.theta[:] = weights
+    expected = []
+    for t, x in enumerate(xs):
+        assert measured.step(x) == plain.step(x)
+        exact.step(x)
+        if t % 10 == 0:
+            g, e = measured.gradient, exact.gradient
+            expected.append((g @ e / np.linalg.norm(g) / np.linalg.norm(e), np.linalg.norm(g - e) / np.linalg.norm(e)))
+    record = measured.fidelity()
+    np.testing.assert_allclose(np.column_stack([record["cosine"], record["relative_error"]]), expected, rtol=1e-9)
+    assert record["cosine"][-1] < 0.999 and record["relative_error"][-1] > 1e-3  # an approximation, measured
+
+
+def test_fidelity_resumes_from_a_checkpoint_and_is_checked():
+    obs, cumulant, gamma = _stream(200, 7, seed=6)
+    whole = SnAp1Learner(7, n_hidden=3, alpha=0.01, seed=2, fidelity_every=20)
+    whole.run_chunk(obs, cumulant, gamma)
+    first = SnAp1Learner(7, n_hidden=3, alpha=0.01, seed=2, fidelity_every=20)
+    first.run_chunk(obs[:100], cumulant[:100], gamma[:100])
+    restored = SnAp1Learner(7, n_hidden=3, alpha=0.01, seed=5, fidelity_every=20)
+    restored.set_state(first.get_state())
+    restored.run_chunk(obs[100:], cumulant[100:], gamma[100:])
+    np.testing.assert_array_equal(restored.fidelity()["cosine"], whole.fidelity()["cosine"][5:])
+    with pytest.raises(ValueError, match="fidelity_every"):
+        SnAp1Learner(7, n_hidden=3).set_state(first.get_state())  # a checkpoint with a shadow, a learner without
+    with pytest.raises(ValueError, match="fidelity_every"):
+        SnAp1Learner(7, fidelity_every=-1)
