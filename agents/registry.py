@@ -19,6 +19,8 @@ LEARNERS: dict[str, str] = {
     "constructive": "rtrlbench.agents.ccn:ConstructiveLearner",
     "ccn": "rtrlbench.agents.ccn:CCNLearner",
     "tbptt": "rtrlbench.agents.tbptt:TBPTTLearner",
+    "rtu_linear": "rtrlbench.agents.rtu:LinearRTULearner",
+    "rtu_nonlinear": "rtrlbench.agents.rtu:NonLinearRTULearner",
 }
 
 
