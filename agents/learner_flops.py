@@ -8,6 +8,8 @@ With |x| inputs, |h| features, truncation k and u features per stage:
 * columnar:                 |h| (4|x| + 8) + 6 |h| (4|x| + 8)
 * CCN:                      |h| (2|h| + 4|x| + 4) + 6 u (2|h| + 4|x| + 4)
 * constructive:             CCN with u = 1
+* RTU, linear:              n (15|x| + 52) + 3      (n complex units, counted from our kernel)
+* RTU, non-linear:          n (24|x| + 56) + 3
 
 The paper's budgets: about 4,000 FLOPs per step on trace patterning and 50,000 on Atari
 (``PAPER_BUDGETS``). These are the paper's rough estimates, not measured counts.
@@ -44,12 +46,32 @@ def constructive_flops(n_inputs: int, n_features: int) -> int:
     return ccn_flops(n_inputs, n_features, 1)
 
 
+def rtu_flops(n_inputs: int, n_units: int, nonlinear: bool) -> int:
+    """Recurrent Trace Units, one multiply-add = 1 as above, per unit: 2|x| input projection,
+    then per input weight pair the sensitivities (linear 5 |x|: S^W2 is J S^W1; non-linear 14 |x|:
+    four sensitivities times f'), the gradient (4 |x|) and trace and update (2 per parameter:
+    4 |x| + 8); plus about 44 (linear) / 48 (non-linear) for r, theta, eta and their derivatives
+    (six transcendentals counted as one each), the rotation, activation, nu/theta sensitivities and
+    output; 3 for the output bias."""
+    per_unit = 24 * n_inputs + 56 if nonlinear else 15 * n_inputs + 52
+    return n_units * per_unit + 3
+
+
+def rtu_units(n_inputs: int, budget: int, name: str = "rtu_linear") -> int:
+    """Largest number of units of RTU ``name`` ("rtu_linear" or "rtu_nonlinear") fitting ``budget`` (0 if none)."""
+    positive_int("n_inputs", n_inputs)
+    nonlinear = {"rtu_linear": False, "rtu_nonlinear": True}[name]
+    return _largest(lambda n: rtu_flops(n_inputs, n, nonlinear), budget, step=1)
+
+
 def flops_per_step(name: str, n_inputs: int, **hyperparameters) -> int:
     """FLOPs per step of a registered learner with the given (or default) hyperparameters."""
     from rtrlbench.agents.registry import make_learner
 
     learner = make_learner(name, n_inputs, **hyperparameters)
     hp = learner.hyperparameters()
+    if name in ("rtu_linear", "rtu_nonlinear"):
+        return rtu_flops(n_inputs, hp["n_units"], name == "rtu_nonlinear")
     if name == "columnar":
         return columnar_flops(n_inputs, hp["n_features"])
     if name in ("constructive", "ccn"):
@@ -107,6 +129,10 @@ def budget_table(n_inputs: int, budget: int) -> str:
         lines.append(f"| {name} | {n} features, {u} per stage | {ccn_flops(n_inputs, n, u):,} |")
     for k, d in tbptt_configs(n_inputs, budget):
         lines.append(f"| tbptt | truncation {k}, {d} hidden | {tbptt_flops(n_inputs, d, k):,} |")
+    for name in ("rtu_linear", "rtu_nonlinear"):
+        if units := rtu_units(n_inputs, budget, name):
+            flops = rtu_flops(n_inputs, units, name == "rtu_nonlinear")
+            lines.append(f"| {name} | {units} units | {flops:,} |")
     return "\n".join(lines)
 
 
