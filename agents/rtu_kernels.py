@@ -43,6 +43,11 @@ from rtrlbench.agents.td_lambda import NO_UPDATE, update_then_accumulate
 
 #: Activation codes (``activation`` hyperparameter).
 IDENTITY, RELU, TANH = 0, 1, 2
+#: Trace entries smaller than this in magnitude are set to 0 after each step: a dead ReLU unit's
+#: trace would otherwise decay into subnormal numbers, whose arithmetic is ~2x slower per step
+#: (measured: non-linear RTU 17 on trace patterning, RMSProp). Their share of an update, alpha delta e,
+#: is below 1e-290: no parameter of a size that matters can see it.
+TRACE_FLUSH = 1e-290
 #: Sum reordering and FMA contraction, so that the input projections vectorise (deterministic per machine).
 FASTMATH = {"reassoc", "contract"}
 
@@ -173,10 +178,19 @@ def forward_and_gradient(state, config):
 
 
 @nb.njit(cache=True)
+def flush_tiny(values):
+    """values[i] = 0 where |values[i]| < TRACE_FLUSH (a branch-free select: the loop vectorises)."""
+    for i in range(values.shape[0]):
+        v = values[i]
+        values[i] = v if abs(v) >= TRACE_FLUSH else 0.0
+
+
+@nb.njit(cache=True)
 def run_kernel(obs, cumulant, gamma, predictions, first, state, config):
     """TD(lambda) over the rows of a chunk, in the order of :mod:`rtrlbench.agents.td_lambda`,
     writing each row's prediction into ``predictions`` (float64[T]); ``first``: row 0 is x_0
-    of a new stream (state and sensitivities start at 0, no update). ``state``: :class:`RTUState`,
+    of a new stream (state and sensitivities start at 0, no update); trace entries below
+    TRACE_FLUSH are flushed to 0 after each update. ``state``: :class:`RTUState`,
     ``config``: :class:`RTUConfig`. A gamma = 0 restarts the trace only; the units' state runs on."""
     x = state.x
     size = state.theta.shape[0]
@@ -195,4 +209,5 @@ def run_kernel(obs, cumulant, gamma, predictions, first, state, config):
         step_rule = NO_UPDATE if is_first else config.optimizer
         update_then_accumulate(state.theta, state.trace, state.grad, size, delta, config.alpha, decay, step_rule,
                                state.v, config.beta2, config.eps)
+        flush_tiny(state.trace)
         state.y_prev[0] = y

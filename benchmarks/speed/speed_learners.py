@@ -71,10 +71,22 @@ def all_configs() -> list:
     from rtrlbench.agents.registry import LEARNERS
 
     configs = list(CONFIGS)
+    configs += rtu_configs()
     if "tbptt" in LEARNERS:
         configs += [(f"tbptt {k}:{d}", task, "tbptt", {"truncation": k, "n_hidden": d}, target)
                     for task, k, d, target in TBPTT_CONFIGS]
     return configs
+
+
+def rtu_configs() -> list:
+    """RTU rows at their equal-FLOP sizes: ~4,000 FLOPs on trace patterning's 7 inputs (timed on the
+    benchmark's 12-input stream, as the CCN rows are) and ~50,000 on 275 inputs."""
+    from rtrlbench.agents.learner_flops import PAPER_BUDGETS, rtu_units
+
+    return [(f"{name} {rtu_units(inputs, PAPER_BUDGETS[task], name)}", task, name,
+             {"n_units": rtu_units(inputs, PAPER_BUDGETS[task], name)}, target)
+            for name in ("rtu_linear", "rtu_nonlinear")
+            for task, inputs, target in (("trace", 7, 300_000), ("atari", 275, 30_000))]
 
 
 def parse_overrides(items: list[str]) -> dict:

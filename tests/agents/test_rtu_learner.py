@@ -192,3 +192,16 @@ def test_flop_formula_and_budget_sizes():
     assert (F.rtu_units(7, 4_000, "rtu_linear"), F.rtu_units(7, 4_000, "rtu_nonlinear")) == (25, 17)
     assert (F.rtu_units(275, 50_000, "rtu_linear"), F.rtu_units(275, 50_000, "rtu_nonlinear")) == (11, 7)
     assert "| rtu_nonlinear | 7 units | 46,595 |" in F.budget_table(275, 50_000)
+
+
+def test_tiny_trace_entries_are_flushed_to_zero():
+    """Entries that would decay below 1e-290 become exactly 0 (no subnormal arithmetic); others decay."""
+    learner = make_learner("rtu_nonlinear", 3, n_units=2, alpha=0.0, lam=0.99)
+    x = np.array([1.0, -1.0, 0.5])
+    learner.predict(x)
+    learner.trace[:] = 1.05e-290
+    learner.update(0.0, 0.9, x)  # output weights are 0, so the recurrent parameters' gradient is 0
+    size = 2 * 2 * 3 + 2 * 2  # W1, W2, nu_log, theta_log; then b, v1, v2
+    assert not learner.trace[:size].any()
+    features = np.concatenate([learner.prediction_gradient()["v1"], learner.prediction_gradient()["v2"]])
+    np.testing.assert_allclose(learner.trace[size + 1:], features, rtol=1e-12)
