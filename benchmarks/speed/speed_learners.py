@@ -29,7 +29,8 @@ it is out of reach (RMSProp's per-parameter square root bounds the wide Atari le
 Targets (one thread, twice the authors' C++ on this machine type): on trace patterning
 CCN 20:4 >= 200,000 steps/s, columnar 5 >= 260,000, constructive 10:1 >= 500,000, T-BPTT
 30:2 >= 130,000 and 3:10 >= 160,000; on 275 inputs CCN 15:5 and T-BPTT at the paper's
-sizes >= 30,000; <= 200 MB per run beyond the data set.
+sizes >= 30,000; the RTUs at their equal-FLOP sizes >= 300,000 (trace) and >= 30,000 (275 inputs);
+<= 200 MB per run beyond the data set.
 """
 from __future__ import annotations
 
