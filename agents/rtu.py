@@ -28,10 +28,9 @@ from typing import Any, ClassVar, Mapping
 import numpy as np
 
 from rtrlbench.agents import rtu_kernels as K
-from rtrlbench.agents.ccn import constructor_signature
-from rtrlbench.learner_interface import Learner
+from rtrlbench.agents.keyword_learner import KeywordArrayLearner
 from rtrlbench.agents.td_lambda import optimizer_code
-from rtrlbench.validation import choice, int_at_least, positive_float, positive_int, step_size, unit_interval
+from rtrlbench.validation import choice, positive_float, positive_int, step_size, unit_interval
 
 ACTIVATIONS = {"relu": K.RELU, "tanh": K.TANH, "linear": K.IDENTITY}
 INPUT_SCALES = {"sqrt_one_minus_r2": True, "one": False}
@@ -46,7 +45,7 @@ HYPERPARAMETERS: dict[str, Any] = {
 }
 
 
-class RecurrentTraceUnitLearner(Learner):
+class RecurrentTraceUnitLearner(KeywordArrayLearner):
     """One layer of RTUs and a linear value layer, learned by TD(lambda) with exact RTRL.
 
     Args:
@@ -68,24 +67,35 @@ class RecurrentTraceUnitLearner(Learner):
     nonlinear: ClassVar[bool] = False
     defaults: ClassVar[Mapping[str, Any]] = HYPERPARAMETERS
 
-    def __init_subclass__(cls, **kwargs) -> None:
-        super().__init_subclass__(**kwargs)
-        cls.__signature__ = constructor_signature(cls.defaults)
+    @classmethod
+    def _checked(cls, hp: dict[str, Any]) -> dict[str, Any]:
+        """The hyperparameters checked and converted to plain values (the same keys)."""
+        optimizer_code(hp["optimizer"])
+        r_min = unit_interval("r_min (smallest initial r)", hp["r_min"])
+        r_max = unit_interval("r_max (largest initial r)", hp["r_max"])
+        if r_min >= r_max:
+            raise ValueError(f"r_min must be smaller than r_max (initial r^2 ~ U(r_min^2, r_max^2)), "
+                             f"got r_min={r_min!r}, r_max={r_max!r}")
+        return {
+            "alpha": step_size(hp["alpha"]), "lam": unit_interval("lam (trace decay lambda)", hp["lam"]),
+            "optimizer": hp["optimizer"], "n_units": positive_int("n_units", hp["n_units"]),
+            "activation": choice("activation", hp["activation"], ACTIVATIONS),
+            "input_scale": choice("input_scale", hp["input_scale"], INPUT_SCALES,
+                                  hint=" ('sqrt_one_minus_r2': the authors' code's input normalisation; 'one': none)"),
+            "theta_gradient": choice("theta_gradient", hp["theta_gradient"], THETA_GRADIENTS,
+                                     hint=" ('exact': d/d theta_log; 'code': the authors' code's d/d theta)"),
+            "r_min": r_min, "r_max": r_max, "max_phase": positive_float("max_phase", hp["max_phase"]),
+        }
 
     def __init__(self, n_inputs: int, *, seed: int = 0, **hyperparameters) -> None:
-        super().__init__(n_inputs)
-        unknown = sorted(set(hyperparameters) - set(self.defaults))
-        if unknown:
-            raise TypeError(f"{type(self).__name__} got unexpected keyword argument(s) {unknown}; "
-                            f"it takes: seed, {', '.join(self.defaults)}")
-        self.seed = int_at_least("seed", seed, 0)
-        self._hyperparameters = hp = _checked({**self.defaults, **hyperparameters})
+        super().__init__(n_inputs, seed=seed, **hyperparameters)
+        hp = self._hyperparameters
         self._config = K.RTUConfig(
             n_inputs=self.n_inputs, n_units=hp["n_units"], nonlinear=self.nonlinear,
             activation=ACTIVATIONS[hp["activation"]], normalise_input=INPUT_SCALES[hp["input_scale"]],
             theta_chain=THETA_GRADIENTS[hp["theta_gradient"]], optimizer=optimizer_code(hp["optimizer"]),
             alpha=hp["alpha"], lam=hp["lam"], beta2=RMSPROP_BETA2, eps=RMSPROP_EPS)
-        self._state = self._initial_state()
+        self._arrays = self._initial_state()
 
     def _initial_state(self) -> K.RTUState:
         n, m, hp = self._hyperparameters["n_units"], self.n_inputs, self._hyperparameters
@@ -103,73 +113,37 @@ class RecurrentTraceUnitLearner(Learner):
                           x=np.zeros(m), y_prev=np.zeros(1))
 
     # ------------------------------------------------------------------ learning
-    def _predict_first(self, x: np.ndarray) -> float:
-        return float(self._run(x[None, :], np.zeros(1), np.zeros(1), True)[0])
-
-    def _update(self, cumulant: float, gamma: float, x: np.ndarray) -> float:
-        return float(self._run(x[None, :], np.array([cumulant]), np.array([gamma]), False)[0])
-
-    def _run_chunk(self, obs: np.ndarray, cumulant: np.ndarray, gamma: np.ndarray) -> np.ndarray:
-        return self._run(obs, cumulant, gamma, not self.started)
-
-    def _run(self, obs, cumulant, gamma, first: bool) -> np.ndarray:
-        predictions = np.empty(len(obs))
-        K.run_kernel(obs, cumulant, gamma, predictions, first, self._state, self._config)
-        return predictions
+    def _run_rows(self, obs, cumulant, gamma, predictions, first: bool) -> None:
+        K.run_kernel(obs, cumulant, gamma, predictions, first, self._arrays, self._config)
 
     # ---------------------------------------------------------------- inspection
     @property
     def n_parameters(self) -> int:
-        return self._state.theta.size
+        return self._arrays.theta.size
 
     def parameters(self) -> dict[str, np.ndarray]:
         """Views of theta: W1, W2 [n, m], nu_log, theta_log [n], b [1], v1, v2 [n] (y = b + v1.f1 + v2.f2)."""
-        return _split(self._state.theta, self._hyperparameters["n_units"], self.n_inputs)
+        return _split(self._arrays.theta, self._hyperparameters["n_units"], self.n_inputs)
 
     def prediction_gradient(self) -> dict[str, np.ndarray]:
         """d y_t / d theta of the last prediction, split like :meth:`parameters` (copies)."""
-        return {key: value.copy() for key, value in _split(self._state.grad, self._hyperparameters["n_units"],
+        return {key: value.copy() for key, value in _split(self._arrays.grad, self._hyperparameters["n_units"],
                                                            self.n_inputs).items()}
 
     def unit_state(self) -> np.ndarray:
         """The units' state (h1, h2), float64[2, n] (a copy); for the linear RTU before the activation."""
-        return self._state.h.copy()
+        return self._arrays.h.copy()
 
     @property
     def theta(self) -> np.ndarray:
         """The flat parameter vector (a view; layout in :mod:`rtrlbench.agents.rtu_kernels`)."""
-        return self._state.theta
+        return self._arrays.theta
 
     @property
     def trace(self) -> np.ndarray:
         """The eligibility trace over theta (a view)."""
-        return self._state.trace
+        return self._arrays.trace
 
-    def hyperparameters(self) -> dict[str, Any]:
-        return dict(self._hyperparameters)
-
-    def get_state(self) -> dict[str, Any]:
-        state = super().get_state()
-        state["hyperparameters"] = self.hyperparameters()
-        state["n_inputs"] = self.n_inputs
-        state["arrays"] = {key: value.copy() for key, value in self._state._asdict().items()}
-        return state
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        if state.get("hyperparameters") != self.hyperparameters() or state.get("n_inputs") != self.n_inputs:
-            raise ValueError("this checkpoint belongs to a learner with other hyperparameters or input size; "
-                             "build the learner with the checkpoint's hyperparameters first")
-        arrays = state["arrays"]
-        for key, value in self._state._asdict().items():
-            if np.shape(arrays[key]) != value.shape:
-                raise ValueError(f"checkpoint array {key!r} has shape {np.shape(arrays[key])}, expected {value.shape}"
-                                 f"; it is not a {type(self).__name__} checkpoint")
-        for key, value in self._state._asdict().items():
-            value[...] = arrays[key]
-        super().set_state(state)
-
-
-RecurrentTraceUnitLearner.__signature__ = constructor_signature(RecurrentTraceUnitLearner.defaults)
 
 
 class LinearRTULearner(RecurrentTraceUnitLearner):
@@ -185,26 +159,6 @@ class NonLinearRTULearner(RecurrentTraceUnitLearner):
     name = "rtu_nonlinear"
     nonlinear = True
     defaults = {**HYPERPARAMETERS, "n_units": 17}
-
-
-def _checked(hp: dict[str, Any]) -> dict[str, Any]:
-    """The hyperparameters checked and converted to plain values (the same keys)."""
-    optimizer_code(hp["optimizer"])
-    r_min = unit_interval("r_min (smallest initial r)", hp["r_min"])
-    r_max = unit_interval("r_max (largest initial r)", hp["r_max"])
-    if r_min >= r_max:
-        raise ValueError(f"r_min must be smaller than r_max (initial r^2 ~ U(r_min^2, r_max^2)), "
-                         f"got r_min={r_min!r}, r_max={r_max!r}")
-    return {
-        "alpha": step_size(hp["alpha"]), "lam": unit_interval("lam (trace decay lambda)", hp["lam"]),
-        "optimizer": hp["optimizer"], "n_units": positive_int("n_units", hp["n_units"]),
-        "activation": choice("activation", hp["activation"], ACTIVATIONS),
-        "input_scale": choice("input_scale", hp["input_scale"], INPUT_SCALES,
-                              hint=" ('sqrt_one_minus_r2': the authors' code's input normalisation; 'one': none)"),
-        "theta_gradient": choice("theta_gradient", hp["theta_gradient"], THETA_GRADIENTS,
-                                 hint=" ('exact': d/d theta_log; 'code': the authors' code's d/d theta)"),
-        "r_min": r_min, "r_max": r_max, "max_phase": positive_float("max_phase", hp["max_phase"]),
-    }
 
 
 def _truncated_normal(rng: np.random.Generator, size: int) -> np.ndarray:

@@ -46,22 +46,28 @@ def test_per_step_equals_chunked(name, optimizer):
         assert np.abs(np.diff(per_step)).max() > 0
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_td_update_sgd_matches_hand_step(name):
-    """theta_1 = theta_0 + alpha delta e_0, delta = c_1 + gamma_1 y_1 - y_0, y_1 made with theta_0;
-    then e_1 = lambda gamma_1 e_0 + grad_1."""
-    alpha, lam = 0.05, 0.8
-    learner = _moving(name, 4, alpha=alpha, lam=lam, optimizer="sgd", activation="tanh")
-    probe = _moving(name, 4, alpha=0.0, optimizer="sgd", activation="tanh")
+def _two_steps(name, **hp):
+    """Steps 0 and 1 (c_1 = 0.7, gamma_1 = 0.9) of a moving learner, and of a frozen probe that gives
+    y_1 with theta_0: (learner, theta_0, e_0, delta = c_1 + gamma_1 y_1 - y_0, probe)."""
+    learner = _moving(name, 4, **hp)
+    probe = _moving(name, 4, **{**hp, "alpha": 0.0})
     theta0 = learner.theta.copy()
     x0, x1 = np.array([1.0, 0.0, -0.5, 0.3]), np.array([0.2, 0.4, 0.0, -1.0])
     y0 = learner.predict(x0)
     e0 = learner.trace.copy()
     probe.predict(x0)
     y1 = probe.update(0.0, 0.0, x1)
-    grad1 = np.concatenate([np.ravel(v) for v in probe.prediction_gradient().values()])
     assert learner.update(0.7, 0.9, x1) == y1
-    delta = 0.7 + 0.9 * y1 - y0
+    return learner, theta0, e0, 0.7 + 0.9 * y1 - y0, probe
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_td_update_sgd_matches_hand_step(name):
+    """theta_1 = theta_0 + alpha delta e_0, delta = c_1 + gamma_1 y_1 - y_0, y_1 made with theta_0;
+    then e_1 = lambda gamma_1 e_0 + grad_1."""
+    alpha, lam = 0.05, 0.8
+    learner, theta0, e0, delta, probe = _two_steps(name, alpha=alpha, lam=lam, optimizer="sgd", activation="tanh")
+    grad1 = np.concatenate([np.ravel(v) for v in probe.prediction_gradient().values()])
     np.testing.assert_allclose(learner.theta, theta0 + alpha * delta * e0, rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(learner.trace, lam * 0.9 * e0 + grad1, rtol=1e-13, atol=1e-15)
 
@@ -69,16 +75,8 @@ def test_td_update_sgd_matches_hand_step(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_td_update_rmsprop_matches_hand_step(name):
     alpha = 0.05
-    learner = _moving(name, 4, alpha=alpha, optimizer="rmsprop")
-    probe = _moving(name, 4, alpha=0.0, optimizer="sgd")
-    theta0 = learner.theta.copy()
-    x0, x1 = np.array([1.0, 0.0, -0.5, 0.3]), np.array([0.2, 0.4, 0.0, -1.0])
-    y0 = learner.predict(x0)
-    e0 = learner.trace.copy()
-    probe.predict(x0)
-    y1 = probe.update(0.0, 0.0, x1)
-    learner.update(0.7, 0.9, x1)
-    g = (0.7 + 0.9 * y1 - y0) * e0
+    learner, theta0, e0, delta, _ = _two_steps(name, alpha=alpha, optimizer="rmsprop")
+    g = delta * e0
     v = 0.9999 + 1e-4 * g * g
     np.testing.assert_allclose(learner.get_state()["arrays"]["v"], v, rtol=1e-13)
     np.testing.assert_allclose(learner.theta, theta0 + alpha * g / (np.sqrt(v) + 1e-8), rtol=1e-13, atol=1e-15)
