@@ -43,16 +43,15 @@ not learn trace patterning within a few million steps).
 """
 from __future__ import annotations
 
-import inspect
 from typing import Any, ClassVar, Mapping, NamedTuple
 
 import numba as nb
 import numpy as np
 
 from rtrlbench.agents import lstm_column, normalisation
-from rtrlbench.learner_interface import Learner
+from rtrlbench.agents.keyword_learner import KeywordArrayLearner, constructor_signature  # noqa: F401 (its old home)
 from rtrlbench.agents.td_lambda import NO_UPDATE, optimizer_code, update_then_accumulate
-from rtrlbench.validation import choice, int_at_least, positive_float, positive_int, step_size, unit_interval
+from rtrlbench.validation import choice, positive_float, positive_int, step_size, unit_interval
 
 
 #: The released code's RMSProp constants (see :mod:`rtrlbench.agents.td_lambda`).
@@ -130,16 +129,7 @@ class ColumnNetworkState(NamedTuple):
     y_prev: np.ndarray    # [1]: the last prediction
 
 
-def constructor_signature(defaults: Mapping[str, Any]) -> inspect.Signature:
-    """``(n_inputs, *, seed=0, <every default as a keyword>)``: what ``inspect.signature`` (and so
-    :func:`rtrlbench.agents.registry.make_learner`) reports for a column network class."""
-    keyword = inspect.Parameter.KEYWORD_ONLY
-    return inspect.Signature([inspect.Parameter("n_inputs", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=int),
-                              inspect.Parameter("seed", keyword, default=0),
-                              *(inspect.Parameter(name, keyword, default=value) for name, value in defaults.items())])
-
-
-class ColumnNetworkLearner(Learner):
+class ColumnNetworkLearner(KeywordArrayLearner):
     """A constructive-columnar network learned by TD(lambda) with forward-mode (RTRL) gradients,
     exact for the chosen ``normalisation_gradient``.
 
@@ -171,18 +161,9 @@ class ColumnNetworkLearner(Learner):
     #: The keywords this network takes and their defaults: :data:`HYPERPARAMETERS` with its own shape.
     defaults: ClassVar[Mapping[str, Any]] = HYPERPARAMETERS
 
-    def __init_subclass__(cls, **kwargs) -> None:
-        super().__init_subclass__(**kwargs)
-        cls.__signature__ = constructor_signature(cls.defaults)
-
     def __init__(self, n_inputs: int, *, seed: int = 0, **hyperparameters) -> None:
-        super().__init__(n_inputs)
-        unknown = sorted(set(hyperparameters) - set(self.defaults))
-        if unknown:
-            raise TypeError(f"{type(self).__name__} got unexpected keyword argument(s) {unknown}; "
-                            f"it takes: seed, {', '.join(self.defaults)}")
-        self.seed = int_at_least("seed", seed, 0)
-        self._hyperparameters = hp = self._checked({**self.defaults, **hyperparameters})
+        super().__init__(n_inputs, seed=seed, **hyperparameters)
+        hp = self._hyperparameters
         self._config = ColumnNetworkConfig(
             n_inputs=self.n_inputs, features_per_stage=hp["features_per_stage"],
             n_stages=hp["n_features"] // hp["features_per_stage"], steps_per_stage=hp["steps_per_stage"],
@@ -277,19 +258,8 @@ class ColumnNetworkLearner(Learner):
         return arrays
 
     # -------------------------------------------------------------- learning
-    def _predict_first(self, x: np.ndarray) -> float:
-        return float(self._run(x[None, :], np.zeros(1), np.zeros(1), True)[0])
-
-    def _update(self, cumulant: float, gamma: float, x: np.ndarray) -> float:
-        return float(self._run(x[None, :], np.array([cumulant]), np.array([gamma]), False)[0])
-
-    def _run_chunk(self, obs: np.ndarray, cumulant: np.ndarray, gamma: np.ndarray) -> np.ndarray:
-        return self._run(obs, cumulant, gamma, not self.started)
-
-    def _run(self, obs, cumulant, gamma, first: bool) -> np.ndarray:
-        predictions = np.empty(len(obs))
+    def _run_rows(self, obs, cumulant, gamma, predictions, first: bool) -> None:
         _run_kernel(obs, cumulant, gamma, predictions, first, self._config, self._stage_offsets, self._arrays)
-        return predictions
 
     # ------------------------------------------------------------ inspection
     def parameters(self) -> dict[str, np.ndarray]:
@@ -309,30 +279,6 @@ class ColumnNetworkLearner(Learner):
         """The raw features h_t (float64[n_features]; 0 for columns not built yet)."""
         return self._arrays.h.copy()
 
-    def hyperparameters(self) -> dict[str, Any]:
-        return dict(self._hyperparameters)
-
-    def get_state(self) -> dict[str, Any]:
-        state = super().get_state()
-        state["hyperparameters"] = self.hyperparameters()
-        state["n_inputs"] = self.n_inputs
-        state["arrays"] = {key: value.copy() for key, value in self._arrays._asdict().items()}
-        return state
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        if state.get("hyperparameters") != self.hyperparameters() or state.get("n_inputs") != self.n_inputs:
-            raise ValueError("this checkpoint belongs to a learner with other hyperparameters or input size; "
-                             "build the learner with the checkpoint's hyperparameters first")
-        arrays = state["arrays"]
-        for key, value in self._arrays._asdict().items():
-            if np.shape(arrays[key]) != value.shape:
-                raise ValueError(f"checkpoint array {key!r} has shape {np.shape(arrays[key])}, expected {value.shape}")
-        for key, value in self._arrays._asdict().items():
-            value[...] = arrays[key]
-        super().set_state(state)
-
-
-ColumnNetworkLearner.__signature__ = constructor_signature(ColumnNetworkLearner.defaults)
 
 
 class ColumnarLearner(ColumnNetworkLearner):

@@ -18,6 +18,8 @@ With |x| inputs, |h| features, truncation k and u features per stage:
 * UORO (same LSTM):         4|h|^2 + 4|h||x| + 4|h| + 4|h|^2 + 40|h| + 6 P_r
   (the tangent U u_h and the unit updates; per recurrent parameter |theta_tilde|^2, its update
   (2), the gradient estimate (1) and the norms (2); our count)
+* RTU, linear:              n (15|x| + 52) + 3      (n complex units, counted from our kernel)
+* RTU, non-linear:          n (24|x| + 56) + 3
 
 The paper's budgets: about 4,000 FLOPs per step on trace patterning and 50,000 on Atari
 (``PAPER_BUDGETS``). These are the paper's rough estimates, not measured counts.
@@ -84,6 +86,22 @@ def uoro_flops(n_inputs: int, n_hidden: int) -> int:
 def uoro_hidden(n_inputs: int, budget: int) -> int:
     """The most hidden units whose UORO fits ``budget`` FLOPs per step (0 if none)."""
     return _largest(lambda d: uoro_flops(n_inputs, d), budget, step=1)
+def rtu_flops(n_inputs: int, n_units: int, nonlinear: bool) -> int:
+    """Recurrent Trace Units, one multiply-add = 1 as above, per unit: 2|x| input projection,
+    then per input weight pair the sensitivities (linear 5 |x|: S^W2 is J S^W1; non-linear 14 |x|:
+    four sensitivities times f'), the gradient (4 |x|) and trace and update (2 per parameter:
+    4 |x| + 8); plus about 44 (linear) / 48 (non-linear) for r, theta, eta and their derivatives
+    (six transcendentals counted as one each), the rotation, activation, nu/theta sensitivities and
+    output; 3 for the output bias."""
+    per_unit = 24 * n_inputs + 56 if nonlinear else 15 * n_inputs + 52
+    return n_units * per_unit + 3
+
+
+def rtu_units(n_inputs: int, budget: int, name: str = "rtu_linear") -> int:
+    """Largest number of units of RTU ``name`` ("rtu_linear" or "rtu_nonlinear") fitting ``budget`` (0 if none)."""
+    positive_int("n_inputs", n_inputs)
+    nonlinear = {"rtu_linear": False, "rtu_nonlinear": True}[name]
+    return _largest(lambda n: rtu_flops(n_inputs, n, nonlinear), budget, step=1)
 
 
 def flops_per_step(name: str, n_inputs: int, **hyperparameters) -> int:
@@ -92,6 +110,8 @@ def flops_per_step(name: str, n_inputs: int, **hyperparameters) -> int:
 
     learner = make_learner(name, n_inputs, **hyperparameters)
     hp = learner.hyperparameters()
+    if name in ("rtu_linear", "rtu_nonlinear"):
+        return rtu_flops(n_inputs, hp["n_units"], name == "rtu_nonlinear")
     if name == "columnar":
         return columnar_flops(n_inputs, hp["n_features"])
     if name in ("constructive", "ccn"):
@@ -105,7 +125,7 @@ def flops_per_step(name: str, n_inputs: int, **hyperparameters) -> int:
     if name == "uoro":
         return uoro_flops(n_inputs, hp["n_hidden"])
     raise ValueError(f"no FLOP estimate for learner {name!r}; known: columnar, constructive, ccn, tbptt, lstm_rtrl, "
-                     "snap1, uoro")
+                     "snap1, uoro, rtu_linear, rtu_nonlinear")
 
 
 def tbptt_configs(n_inputs: int, budget: int, truncations=range(1, 51)) -> list[tuple[int, int]]:
@@ -165,6 +185,10 @@ def budget_table(n_inputs: int, budget: int) -> str:
     d = uoro_hidden(n_inputs, budget)
     if d:
         lines.append(f"| uoro | {d} hidden | {uoro_flops(n_inputs, d):,} |")
+    for name in ("rtu_linear", "rtu_nonlinear"):
+        if units := rtu_units(n_inputs, budget, name):
+            flops = rtu_flops(n_inputs, units, name == "rtu_nonlinear")
+            lines.append(f"| {name} | {units} units | {flops:,} |")
     return "\n".join(lines)
 
 

@@ -22,6 +22,8 @@ LEARNERS: dict[str, str] = {
     "lstm_rtrl": "rtrlbench.agents.lstm_rtrl:LSTMRTRLLearner",
     "snap1": "rtrlbench.agents.lstm_rtrl:SnAp1Learner",
     "uoro": "rtrlbench.agents.lstm_rtrl:UOROLearner",
+    "rtu_linear": "rtrlbench.agents.rtu:LinearRTULearner",
+    "rtu_nonlinear": "rtrlbench.agents.rtu:NonLinearRTULearner",
 }
 
 

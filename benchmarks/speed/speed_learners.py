@@ -29,7 +29,8 @@ it is out of reach (RMSProp's per-parameter square root bounds the wide Atari le
 Targets (one thread, twice the authors' C++ on this machine type): on trace patterning
 CCN 20:4 >= 200,000 steps/s, columnar 5 >= 260,000, constructive 10:1 >= 500,000, T-BPTT
 30:2 >= 130,000 and 3:10 >= 160,000; on 275 inputs CCN 15:5 and T-BPTT at the paper's
-sizes >= 30,000; <= 200 MB per run beyond the data set.
+sizes >= 30,000; the RTUs at their equal-FLOP sizes >= 300,000 (trace) and >= 30,000 (275 inputs);
+<= 200 MB per run beyond the data set.
 """
 from __future__ import annotations
 
@@ -80,10 +81,22 @@ def all_configs() -> list:
     from rtrlbench.agents.registry import LEARNERS
 
     configs = list(CONFIGS)
+    configs += rtu_configs()
     if "tbptt" in LEARNERS:
         configs += [(f"tbptt {k}:{d}", task, "tbptt", {"truncation": k, "n_hidden": d}, target)
                     for task, k, d, target in TBPTT_CONFIGS]
     return configs
+
+
+def rtu_configs() -> list:
+    """RTU rows at their equal-FLOP sizes: ~4,000 FLOPs on trace patterning's 7 inputs (timed on the
+    benchmark's 12-input stream, as the CCN rows are) and ~50,000 on 275 inputs."""
+    from rtrlbench.agents.learner_flops import PAPER_BUDGETS, rtu_units
+
+    return [(f"{name} {rtu_units(inputs, PAPER_BUDGETS[task], name)}", task, name,
+             {"n_units": rtu_units(inputs, PAPER_BUDGETS[task], name)}, target)
+            for name in ("rtu_linear", "rtu_nonlinear")
+            for task, inputs, target in (("trace", 7, 300_000), ("atari", 275, 30_000))]
 
 
 def parse_overrides(items: list[str]) -> dict:
