@@ -19,6 +19,7 @@ LEARNERS: dict[str, str] = {
     "constructive": "rtrlbench.agents.ccn:ConstructiveLearner",
     "ccn": "rtrlbench.agents.ccn:CCNLearner",
     "tbptt": "rtrlbench.agents.tbptt:TBPTTLearner",
+    "lru": "rtrlbench.agents.online_lru:OnlineLRULearner",
 }
 
 
