@@ -8,6 +8,8 @@ With |x| inputs, |h| features, truncation k and u features per stage:
 * columnar:                 |h| (4|x| + 8) + 6 |h| (4|x| + 8)
 * CCN:                      |h| (2|h| + 4|x| + 4) + 6 u (2|h| + 4|x| + 4)
 * constructive:             CCN with u = 1
+* online LRU (N complex units, width H, GELU + GLU; :func:`lru_flops` for the other mixings):
+                            18 N|x| + 36 N + 14 H N + 6 H|x| + 14 H^2 + 13 H + 4
 
 The paper's budgets: about 4,000 FLOPs per step on trace patterning and 50,000 on Atari
 (``PAPER_BUDGETS``). These are the paper's rough estimates, not measured counts.
@@ -44,6 +46,22 @@ def constructive_flops(n_inputs: int, n_features: int) -> int:
     return ccn_flops(n_inputs, n_features, 1)
 
 
+def lru_parameters(n_inputs: int, n_hidden: int, n_model: int, mixing: str = "full_glu") -> int:
+    """Parameters of the online LRU: nu, theta, gamma (3N), B (2N|x|), C (2HN), D (H|x|), GLU, readout."""
+    glu = 2 * n_model**2 + 2 * n_model if mixing == "full_glu" else 0
+    return 2 * n_hidden * n_inputs + 3 * n_hidden + 2 * n_model * n_hidden + n_model * n_inputs + glu + n_model + 1
+
+
+def lru_flops(n_inputs: int, n_hidden: int, n_model: int, mixing: str = "full_glu") -> int:
+    """Online LRU, counted from its kernel (one FLOP per multiply-add; a complex product 4):
+    forward 6N|x| (B x and the input trace E) + 12N (h, S^lam, S^gam) + 2HN + H|x| (z) + 2H^2 (GLU) + H;
+    gradient 4N|x| (B) + 12N + 4HN (C and q = C^T r) + H|x| (D) + 4H^2 (GLU); TD step 4 per parameter."""
+    glu = 6 * n_model**2 if mixing == "full_glu" else 0
+    forward_and_gradient = (10 * n_hidden * n_inputs + 24 * n_hidden + 6 * n_model * n_hidden
+                            + 2 * n_model * n_inputs + glu + n_model)
+    return forward_and_gradient + 4 * lru_parameters(n_inputs, n_hidden, n_model, mixing)
+
+
 def flops_per_step(name: str, n_inputs: int, **hyperparameters) -> int:
     """FLOPs per step of a registered learner with the given (or default) hyperparameters."""
     from rtrlbench.agents.registry import make_learner
@@ -56,7 +74,9 @@ def flops_per_step(name: str, n_inputs: int, **hyperparameters) -> int:
         return ccn_flops(n_inputs, hp["n_features"], hp["features_per_stage"])
     if name == "tbptt":
         return tbptt_flops(n_inputs, hp["n_hidden"], hp["truncation"])
-    raise ValueError(f"no FLOP estimate for learner {name!r}; known: columnar, constructive, ccn, tbptt")
+    if name == "lru":
+        return lru_flops(n_inputs, hp["n_hidden"], hp["n_model"], hp["mixing"])
+    raise ValueError(f"no FLOP estimate for learner {name!r}; known: columnar, constructive, ccn, tbptt, lru")
 
 
 def tbptt_configs(n_inputs: int, budget: int, truncations=range(1, 51)) -> list[tuple[int, int]]:
@@ -87,6 +107,18 @@ def columnar_features(n_inputs: int, budget: int) -> int:
     return _largest(lambda n: columnar_flops(n_inputs, n), budget, step=1)
 
 
+def lru_configs(n_inputs: int, budget: int, widths=range(1, 33), mixing: str = "full_glu") -> list[tuple[int, int]]:
+    """(width H, units N) pairs with the largest N whose online LRU fits ``budget`` (widths where
+    not even one unit fits are left out)."""
+    positive_int("n_inputs", n_inputs)
+    pairs = []
+    for h in widths:
+        n = _largest(lambda n: lru_flops(n_inputs, n, h, mixing), budget, step=1)
+        if n:
+            pairs.append((h, n))
+    return pairs
+
+
 def _largest(cost, budget: int, step: int) -> int:
     """Largest multiple n of ``step`` with cost(n) <= budget (costs grow with n); 0 if none."""
     n = 0
@@ -107,6 +139,8 @@ def budget_table(n_inputs: int, budget: int) -> str:
         lines.append(f"| {name} | {n} features, {u} per stage | {ccn_flops(n_inputs, n, u):,} |")
     for k, d in tbptt_configs(n_inputs, budget):
         lines.append(f"| tbptt | truncation {k}, {d} hidden | {tbptt_flops(n_inputs, d, k):,} |")
+    for h, n in lru_configs(n_inputs, budget, widths=(2, 4, 6, 8, 12, 16)):
+        lines.append(f"| lru | {n} units, width {h} | {lru_flops(n_inputs, n, h):,} |")
     return "\n".join(lines)
 
 

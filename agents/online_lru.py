@@ -38,7 +38,9 @@ class OnlineLRULearner(Learner):
         lam: trace decay lambda in [0, 1].
         optimizer: "rmsprop" (the suite's update, as for CCN and T-BPTT) or "sgd".
         n_hidden: N, complex recurrent units (>= 1).
-        n_model: H, width of the layer output and of the GLU (>= 1).
+        n_model: H, width of the layer output and of the GLU (>= 1). The defaults, 12 units of
+            width 6, cost 3,790 FLOPs per step on trace patterning's 7 inputs
+            (:func:`rtrlbench.agents.learner_flops.lru_configs` sizes it to other budgets).
         mixing: what follows the LRU: "full_glu" (GELU then GLU, the paper's block and the code's
             experiments), "gelu" (GELU only) or "none" (the LRU output itself).
         gelu: "exact" (erf, GELU's definition) or "tanh" (the approximation the authors' flax code uses).
@@ -51,7 +53,7 @@ class OnlineLRULearner(Learner):
     name = "lru"
 
     def __init__(self, n_inputs: int, *, seed: int = 0, alpha: float = 1e-4, lam: float = 0.99,
-                 optimizer: str = "rmsprop", n_hidden: int = 8, n_model: int = 6, mixing: str = "full_glu",
+                 optimizer: str = "rmsprop", n_hidden: int = 12, n_model: int = 6, mixing: str = "full_glu",
                  gelu: str = "exact", gamma_norm: bool = True, r_min: float = 0.0, r_max: float = 1.0,
                  max_phase: float = 6.28, beta2: float = 0.9999, eps: float = 1e-8) -> None:
         super().__init__(n_inputs)
