@@ -60,6 +60,9 @@ TBPTT_CONFIGS = [("trace", 30, 2, 130_000), ("trace", 3, 10, 160_000), ("trace",
                  ("trace", 5, 8, None), ("trace", 8, 6, None), ("trace", 10, 5, None), ("trace", 15, 4, None),
                  ("trace", 20, 3, None), ("atari", 15, 2, 30_000), ("atari", 8, 5, 30_000),
                  ("atari", 5, 8, 30_000), ("atari", 4, 10, 30_000), ("atari", 2, 25, 30_000)]
+#: Online LRU rows (task, units N, width H, target): sized by learner_flops.lru_configs to the
+#: paper's budgets at the benchmark's input counts (3,706 FLOPs on 12 inputs, 49,890 on 275).
+LRU_CONFIGS = [("trace", 8, 6, 300_000), ("atari", 7, 8, 30_000)]
 TASK_INPUTS = {"trace": 12, "atari": 275}
 #: Atari-sized learners are ~10x slower per step: they are timed on steps / ATARI_STEP_DIVISOR.
 ATARI_STEP_DIVISOR = 10
@@ -74,6 +77,9 @@ def all_configs() -> list:
     if "tbptt" in LEARNERS:
         configs += [(f"tbptt {k}:{d}", task, "tbptt", {"truncation": k, "n_hidden": d}, target)
                     for task, k, d, target in TBPTT_CONFIGS]
+    if "lru" in LEARNERS:
+        configs += [(f"lru {n}x{h}", task, "lru", {"n_hidden": n, "n_model": h}, target)
+                    for task, n, h, target in LRU_CONFIGS]
     return configs
 
 
