@@ -50,7 +50,8 @@ import numba as nb
 import numpy as np
 
 from rtrlbench.agents import lstm_column, normalisation
-from rtrlbench.learner_interface import Learner
+from rtrlbench.agents.array_checkpoint import array_checkpoint, restore_arrays
+from rtrlbench.agents.kernel_loop_learner import KernelLoopLearner
 from rtrlbench.agents.td_lambda import NO_UPDATE, optimizer_code, update_then_accumulate
 from rtrlbench.validation import choice, int_at_least, positive_float, positive_int, step_size, unit_interval
 
@@ -139,7 +140,7 @@ def constructor_signature(defaults: Mapping[str, Any]) -> inspect.Signature:
                               *(inspect.Parameter(name, keyword, default=value) for name, value in defaults.items())])
 
 
-class ColumnNetworkLearner(Learner):
+class ColumnNetworkLearner(KernelLoopLearner):
     """A constructive-columnar network learned by TD(lambda) with forward-mode (RTRL) gradients,
     exact for the chosen ``normalisation_gradient``.
 
@@ -277,15 +278,6 @@ class ColumnNetworkLearner(Learner):
         return arrays
 
     # -------------------------------------------------------------- learning
-    def _predict_first(self, x: np.ndarray) -> float:
-        return float(self._run(x[None, :], np.zeros(1), np.zeros(1), True)[0])
-
-    def _update(self, cumulant: float, gamma: float, x: np.ndarray) -> float:
-        return float(self._run(x[None, :], np.array([cumulant]), np.array([gamma]), False)[0])
-
-    def _run_chunk(self, obs: np.ndarray, cumulant: np.ndarray, gamma: np.ndarray) -> np.ndarray:
-        return self._run(obs, cumulant, gamma, not self.started)
-
     def _run(self, obs, cumulant, gamma, first: bool) -> np.ndarray:
         predictions = np.empty(len(obs))
         _run_kernel(obs, cumulant, gamma, predictions, first, self._config, self._stage_offsets, self._arrays)
@@ -313,22 +305,10 @@ class ColumnNetworkLearner(Learner):
         return dict(self._hyperparameters)
 
     def get_state(self) -> dict[str, Any]:
-        state = super().get_state()
-        state["hyperparameters"] = self.hyperparameters()
-        state["n_inputs"] = self.n_inputs
-        state["arrays"] = {key: value.copy() for key, value in self._arrays._asdict().items()}
-        return state
+        return {**super().get_state(), **array_checkpoint(self._arrays, self.hyperparameters(), self.n_inputs)}
 
     def set_state(self, state: dict[str, Any]) -> None:
-        if state.get("hyperparameters") != self.hyperparameters() or state.get("n_inputs") != self.n_inputs:
-            raise ValueError("this checkpoint belongs to a learner with other hyperparameters or input size; "
-                             "build the learner with the checkpoint's hyperparameters first")
-        arrays = state["arrays"]
-        for key, value in self._arrays._asdict().items():
-            if np.shape(arrays[key]) != value.shape:
-                raise ValueError(f"checkpoint array {key!r} has shape {np.shape(arrays[key])}, expected {value.shape}")
-        for key, value in self._arrays._asdict().items():
-            value[...] = arrays[key]
+        restore_arrays(self._arrays, state, self.hyperparameters(), self.n_inputs)
         super().set_state(state)
 
 

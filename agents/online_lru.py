@@ -24,11 +24,12 @@ from typing import Any
 import numpy as np
 
 from rtrlbench.agents import online_lru_kernels as K
+from rtrlbench.agents.array_checkpoint import array_checkpoint, restore_arrays
+from rtrlbench.agents.kernel_loop_learner import KernelLoopLearner
 from rtrlbench.agents.td_lambda import optimizer_code
-from rtrlbench.learner_interface import Learner
 from rtrlbench.validation import choice, int_at_least, positive_float, positive_int, step_size, unit_interval
 
-class OnlineLRULearner(Learner):
+class OnlineLRULearner(KernelLoopLearner):
     """One LRU layer (N complex units, width H) + GLU + linear readout, exact online gradient, TD(lambda).
 
     Args:
@@ -118,15 +119,6 @@ class OnlineLRULearner(Learner):
         return flat
 
     # ------------------------------------------------------------------ Learner API
-    def _predict_first(self, x: np.ndarray) -> float:
-        return float(self._run(x[None, :], np.zeros(1), np.zeros(1), True)[0])
-
-    def _update(self, cumulant: float, gamma: float, x: np.ndarray) -> float:
-        return float(self._run(x[None, :], np.array([cumulant]), np.array([gamma]), False)[0])
-
-    def _run_chunk(self, obs: np.ndarray, cumulant: np.ndarray, gamma: np.ndarray) -> np.ndarray:
-        return self._run(obs, cumulant, gamma, not self.started)
-
     def _run(self, obs, cumulant, gamma, first: bool) -> np.ndarray:
         predictions = np.empty(len(obs))
         K.run_rows(obs, cumulant, gamma, predictions, first, self._config, self._state)
@@ -153,20 +145,8 @@ class OnlineLRULearner(Learner):
         return dict(self._hyperparameters)
 
     def get_state(self) -> dict[str, Any]:
-        state = super().get_state()
-        state["hyperparameters"] = self.hyperparameters()
-        state["n_inputs"] = self.n_inputs
-        state["arrays"] = {key: value.copy() for key, value in self._state._asdict().items()}
-        return state
+        return {**super().get_state(), **array_checkpoint(self._state, self.hyperparameters(), self.n_inputs)}
 
     def set_state(self, state: dict[str, Any]) -> None:
-        if state.get("hyperparameters") != self.hyperparameters() or state.get("n_inputs") != self.n_inputs:
-            raise ValueError("this checkpoint belongs to a learner with other hyperparameters or input size; "
-                             "build the learner with the checkpoint's hyperparameters first")
-        arrays = state["arrays"]
-        for key, value in self._state._asdict().items():
-            if np.shape(arrays[key]) != value.shape:
-                raise ValueError(f"checkpoint array {key!r} has shape {np.shape(arrays[key])}, expected {value.shape}")
-        for key, value in self._state._asdict().items():
-            value[...] = arrays[key]
+        restore_arrays(self._state, state, self.hyperparameters(), self.n_inputs)
         super().set_state(state)
