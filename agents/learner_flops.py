@@ -10,6 +10,7 @@ With |x| inputs, |h| features, truncation k and u features per stage:
 * constructive:             CCN with u = 1
 * online LRU (N complex units, width H, GELU + GLU; :func:`lru_flops` for the other mixings):
                             18 N|x| + 36 N + 14 H N + 6 H|x| + 14 H^2 + 13 H + 4
+* eLSTM (d units, output gate; :func:`elstm_flops` without it): 24 d|x| + 7 d^2 + 62 d + 4
 
 The paper's budgets: about 4,000 FLOPs per step on trace patterning and 50,000 on Atari
 (``PAPER_BUDGETS``). These are the paper's rough estimates, not measured counts.
@@ -62,6 +63,19 @@ def lru_flops(n_inputs: int, n_hidden: int, n_model: int, mixing: str = "full_gl
     return forward_and_gradient + 4 * lru_parameters(n_inputs, n_hidden, n_model, mixing)
 
 
+def elstm_flops(n_inputs: int, n_units: int, output_gate: bool = True) -> int:
+    """eLSTM, counted from its kernel (one FLOP per multiply-add): forward 2d|x| + 17d (gates, cell,
+    readout), sensitivities 3 per recurrent parameter (2d|x| + 4d of them), gradient 1 per recurrent
+    parameter; the output gate d|x| + d^2 + 2d forward and d|x| + 2d^2 + 4d backward; TD step 4 per
+    parameter."""
+    d, n = n_units, n_inputs
+    recurrent = 2 * d * n + 4 * d
+    gate_forward = d * n + d * d + 2 * d if output_gate else 0
+    gate_backward = d * n + 2 * d * d + 4 * d if output_gate else 0
+    parameters = recurrent + (d * n + d * d + d if output_gate else 0) + d + 1
+    return 2 * d * n + 15 * d + gate_forward + 3 * recurrent + recurrent + d + gate_backward + 4 * parameters
+
+
 def flops_per_step(name: str, n_inputs: int, **hyperparameters) -> int:
     """FLOPs per step of a registered learner with the given (or default) hyperparameters."""
     from rtrlbench.agents.registry import make_learner
@@ -76,7 +90,9 @@ def flops_per_step(name: str, n_inputs: int, **hyperparameters) -> int:
         return tbptt_flops(n_inputs, hp["n_hidden"], hp["truncation"])
     if name == "lru":
         return lru_flops(n_inputs, hp["n_hidden"], hp["n_model"], hp["mixing"])
-    raise ValueError(f"no FLOP estimate for learner {name!r}; known: columnar, constructive, ccn, tbptt, lru")
+    if name == "elstm":
+        return elstm_flops(n_inputs, hp["n_units"], hp["output_gate"])
+    raise ValueError(f"no FLOP estimate for learner {name!r}; known: columnar, constructive, ccn, tbptt, lru, elstm")
 
 
 def tbptt_configs(n_inputs: int, budget: int, truncations=range(1, 51)) -> list[tuple[int, int]]:
@@ -119,6 +135,11 @@ def lru_configs(n_inputs: int, budget: int, widths=range(1, 33), mixing: str = "
     return pairs
 
 
+def elstm_units(n_inputs: int, budget: int, output_gate: bool = True) -> int:
+    """Largest eLSTM fitting ``budget`` (0 if none)."""
+    return _largest(lambda d: elstm_flops(n_inputs, d, output_gate), budget, step=1)
+
+
 def _largest(cost, budget: int, step: int) -> int:
     """Largest multiple n of ``step`` with cost(n) <= budget (costs grow with n); 0 if none."""
     n = 0
@@ -141,6 +162,9 @@ def budget_table(n_inputs: int, budget: int) -> str:
         lines.append(f"| tbptt | truncation {k}, {d} hidden | {tbptt_flops(n_inputs, d, k):,} |")
     for h, n in lru_configs(n_inputs, budget, widths=(2, 4, 6, 8, 12, 16)):
         lines.append(f"| lru | {n} units, width {h} | {lru_flops(n_inputs, n, h):,} |")
+    d = elstm_units(n_inputs, budget)
+    if d:
+        lines.append(f"| elstm | {d} units | {elstm_flops(n_inputs, d):,} |")
     return "\n".join(lines)
 
 

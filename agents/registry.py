@@ -20,6 +20,7 @@ LEARNERS: dict[str, str] = {
     "ccn": "rtrlbench.agents.ccn:CCNLearner",
     "tbptt": "rtrlbench.agents.tbptt:TBPTTLearner",
     "lru": "rtrlbench.agents.online_lru:OnlineLRULearner",
+    "elstm": "rtrlbench.agents.elstm:ELSTMLearner",
 }
 
 

@@ -63,6 +63,9 @@ TBPTT_CONFIGS = [("trace", 30, 2, 130_000), ("trace", 3, 10, 160_000), ("trace",
 #: Online LRU rows (task, units N, width H, target): sized by learner_flops.lru_configs to the
 #: paper's budgets at the benchmark's input counts (3,706 FLOPs on 12 inputs, 49,890 on 275).
 LRU_CONFIGS = [("trace", 8, 6, 300_000), ("atari", 7, 8, 30_000)]
+#: eLSTM rows (task, units d, target): learner_flops.elstm_units at the benchmark's input counts
+#: (3,721 FLOPs on 12 inputs, 46,981 on 275).
+ELSTM_CONFIGS = [("trace", 9, 300_000), ("atari", 7, 30_000)]
 TASK_INPUTS = {"trace": 12, "atari": 275}
 #: Atari-sized learners are ~10x slower per step: they are timed on steps / ATARI_STEP_DIVISOR.
 ATARI_STEP_DIVISOR = 10
@@ -80,6 +83,8 @@ def all_configs() -> list:
     if "lru" in LEARNERS:
         configs += [(f"lru {n}x{h}", task, "lru", {"n_hidden": n, "n_model": h}, target)
                     for task, n, h, target in LRU_CONFIGS]
+    if "elstm" in LEARNERS:
+        configs += [(f"elstm {d}", task, "elstm", {"n_units": d}, target) for task, d, target in ELSTM_CONFIGS]
     return configs
 
 

@@ -43,3 +43,13 @@ def test_online_lru_formula_by_hand_and_its_budget_sizes():
             assert learner_flops.lru_flops(n_inputs, n, h) <= budget < learner_flops.lru_flops(n_inputs, n + 1, h)
     assert (8, 7) in learner_flops.lru_configs(275, 50_000, widths=[8])
     assert "| lru | 12 units, width 6 | 3,790 |" in learner_flops.budget_table(7, 4_000)
+
+
+def test_elstm_formula_by_hand_and_its_budget_sizes():
+    assert learner_flops.elstm_flops(7, 12) == 24 * 84 + 7 * 144 + 62 * 12 + 4 == 3_772
+    assert learner_flops.elstm_flops(7, 12, output_gate=False) == 18 * 84 + 52 * 12 + 4
+    assert learner_flops.flops_per_step("elstm", 7) == 3_772
+    for n_inputs, budget, units in ((7, 4_000, 12), (275, 50_000, 7)):
+        assert learner_flops.elstm_units(n_inputs, budget) == units
+        assert learner_flops.elstm_flops(n_inputs, units) <= budget < learner_flops.elstm_flops(n_inputs, units + 1)
+    assert "| elstm | 12 units | 3,772 |" in learner_flops.budget_table(7, 4_000)

@@ -16,14 +16,15 @@ STEP_SIZE_LEARNERS = {
     "constructive": {"n_features": 2, "steps_per_stage": 50}, "ccn": {"n_features": 4, "features_per_stage": 2,
                                                                       "steps_per_stage": 50},
     "tbptt": {"n_hidden": 2, "truncation": 3},
-    "lru": {"n_hidden": 2, "n_model": 2},
+    "lru": {"n_hidden": 2, "n_model": 2}, "elstm": {"n_units": 2},
 }
 #: How each learner exposes its weights (to check that alpha = 0 freezes them).
 WEIGHTS = {"rtrl": lambda l: l.weights.copy(), "tbptt": lambda l: l.theta.copy(),
            "columnar": lambda l: np.concatenate(list(l.parameters().values())),
            "constructive": lambda l: np.concatenate(list(l.parameters().values())),
            "ccn": lambda l: np.concatenate(list(l.parameters().values())),
-           "lru": lambda l: np.concatenate([v.ravel() for v in l.parameters().values()])}
+           "lru": lambda l: np.concatenate([v.ravel() for v in l.parameters().values()]),
+           "elstm": lambda l: np.concatenate([v.ravel() for v in l.parameters().values()])}
 
 NOT_POSITIVE_INTS = [0, -3, 2.5, True, "3", None]
 NOT_STEP_SIZES = [-1e-3, math.nan, math.inf, "0.1", True, None]
@@ -36,7 +37,7 @@ ENV_PROBABILITIES = [("TracePatterning-v0", "us_noise"), ("TracePatterning-v0", 
                      ("BalancedParentheses-v0", "balanced_prob"), (next(i for i in ENVS if i.startswith("AtariPrediction-v")), "gamma")]
 LEARNER_COUNTS = [("rtrl", "n_units"), ("tbptt", "n_hidden"), ("tbptt", "truncation"), ("ccn", "n_features"),
                   ("ccn", "features_per_stage"), ("ccn", "steps_per_stage"), ("constructive", "steps_per_stage"),
-                  ("lru", "n_hidden"), ("lru", "n_model")]
+                  ("lru", "n_hidden"), ("lru", "n_model"), ("elstm", "n_units")]
 
 
 def test_the_learners_with_a_step_size_are_every_learner_but_zero():
