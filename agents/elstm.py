@@ -12,18 +12,15 @@ eligibility trace only; the cell state runs on.
 from __future__ import annotations
 
 import math
-from typing import Any
-
 import numpy as np
 
 from rtrlbench.agents import elstm_kernels as K
-from rtrlbench.agents.array_checkpoint import array_checkpoint, restore_arrays
-from rtrlbench.agents.kernel_loop_learner import KernelLoopLearner
+from rtrlbench.agents.flat_parameter_learner import FlatParameterLearner
 from rtrlbench.agents.td_lambda import optimizer_code
 from rtrlbench.validation import int_at_least, positive_float, positive_int, step_size, unit_interval
 
 
-class ELSTMLearner(KernelLoopLearner):
+class ELSTMLearner(FlatParameterLearner):
     """eLSTM with d units, exact RTRL and TD(lambda).
 
     Args:
@@ -40,6 +37,7 @@ class ELSTMLearner(KernelLoopLearner):
     """
 
     name = "elstm"
+    _kernel = K.run_rows
 
     def __init__(self, n_inputs: int, *, seed: int = 0, alpha: float = 1e-4, lam: float = 0.99,
                  optimizer: str = "rmsprop", n_units: int = 12, output_gate: bool = True, forget_bias: float = 0.0,
@@ -78,39 +76,10 @@ class ELSTMLearner(KernelLoopLearner):
             theta[n_recurrent:size - d - 1] = rng.uniform(-bound, bound, size - d - 1 - n_recurrent)
         return theta
 
-    def _run(self, obs, cumulant, gamma, first: bool) -> np.ndarray:
-        predictions = np.empty(len(obs))
-        K.run_rows(obs, cumulant, gamma, predictions, first, self._config, self._state)
-        return predictions
-
-    # ------------------------------------------------------------------ inspection
-    def _blocks(self, flat: np.ndarray) -> dict[str, np.ndarray]:
+    def _block_shapes(self) -> dict[str, tuple]:
+        """Parameter blocks in the order of the flat vector (layout of :mod:`rtrlbench.agents.elstm_kernels`)."""
         n, d = self.n_inputs, self._hyperparameters["n_units"]
         shapes = {"Z": (d, n), "F": (d, n), "w_z": (d,), "w_f": (d,), "b_z": (d,), "b_f": (d,)}
         if self._hyperparameters["output_gate"]:
             shapes.update({"O_x": (d, n), "O_c": (d, d), "b_o": (d,)})
-        shapes.update({"w": (d,), "b": (1,)})
-        blocks, start = {}, 0
-        for name, shape in shapes.items():
-            size = int(np.prod(shape))
-            blocks[name] = flat[start:start + size].reshape(shape).copy()
-            start += size
-        return blocks
-
-    def parameters(self) -> dict[str, np.ndarray]:
-        """Copies of the parameter blocks by name (layout of :mod:`rtrlbench.agents.elstm_kernels`)."""
-        return self._blocks(self._state.theta)
-
-    def prediction_gradient(self) -> dict[str, np.ndarray]:
-        """d y_t / d theta of the last prediction, block by block as :meth:`parameters`."""
-        return self._blocks(self._state.grad)
-
-    def hyperparameters(self) -> dict[str, Any]:
-        return dict(self._hyperparameters)
-
-    def get_state(self) -> dict[str, Any]:
-        return {**super().get_state(), **array_checkpoint(self._state, self.hyperparameters(), self.n_inputs)}
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        restore_arrays(self._state, state, self.hyperparameters(), self.n_inputs)
-        super().set_state(state)
+        return {**shapes, "w": (d,), "b": (1,)}

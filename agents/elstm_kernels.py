@@ -30,7 +30,7 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from rtrlbench.agents.td_lambda import NO_UPDATE, update_then_accumulate
+from rtrlbench.agents.flat_td_step import td_step
 
 
 def parameter_count(n_inputs: int, n_units: int, output_gate: bool) -> tuple[int, int]:
@@ -172,9 +172,4 @@ def run_rows(obs, cumulant, gamma, predictions, first, cfg, s):
         y = _forward(x, cfg, s)
         predictions[row] = y
         _gradient(x, cfg, s)
-        delta = 0.0 if is_first else cumulant[row] + gamma[row] * y - s.y_prev[0]
-        decay = 0.0 if is_first else cfg.lam * gamma[row]
-        step_rule = NO_UPDATE if is_first else cfg.optimizer
-        update_then_accumulate(s.theta, s.trace, s.grad, cfg.size, delta, cfg.alpha, decay, step_rule, s.v,
-                               cfg.beta2, cfg.eps)
-        s.y_prev[0] = y
+        td_step(s, cfg, y, cumulant[row], gamma[row], is_first)

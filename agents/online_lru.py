@@ -19,17 +19,14 @@ A ``gamma = 0`` in the stream restarts the eligibility trace only; the LRU state
 from __future__ import annotations
 
 import math
-from typing import Any
-
 import numpy as np
 
 from rtrlbench.agents import online_lru_kernels as K
-from rtrlbench.agents.array_checkpoint import array_checkpoint, restore_arrays
-from rtrlbench.agents.kernel_loop_learner import KernelLoopLearner
+from rtrlbench.agents.flat_parameter_learner import FlatParameterLearner
 from rtrlbench.agents.td_lambda import optimizer_code
 from rtrlbench.validation import choice, int_at_least, positive_float, positive_int, step_size, unit_interval
 
-class OnlineLRULearner(KernelLoopLearner):
+class OnlineLRULearner(FlatParameterLearner):
     """One LRU layer (N complex units, width H) + GLU + linear readout, exact online gradient, TD(lambda).
 
     Args:
@@ -52,6 +49,7 @@ class OnlineLRULearner(KernelLoopLearner):
     """
 
     name = "lru"
+    _kernel = K.run_rows
 
     def __init__(self, n_inputs: int, *, seed: int = 0, alpha: float = 1e-4, lam: float = 0.99,
                  optimizer: str = "rmsprop", n_hidden: int = 12, n_model: int = 6, mixing: str = "full_glu",
@@ -118,35 +116,6 @@ class OnlineLRULearner(KernelLoopLearner):
                 flat[self._offsets[name]:self._offsets[name] + size] = values[name].reshape(-1)[:size]
         return flat
 
-    # ------------------------------------------------------------------ Learner API
-    def _run(self, obs, cumulant, gamma, first: bool) -> np.ndarray:
-        predictions = np.empty(len(obs))
-        K.run_rows(obs, cumulant, gamma, predictions, first, self._config, self._state)
-        return predictions
-
-    # ------------------------------------------------------------------ inspection
-    @property
-    def n_parameters(self) -> int:
-        return self._offsets["size"]
-
-    def _blocks(self, flat: np.ndarray) -> dict[str, np.ndarray]:
-        return {name: flat[self._offsets[name]:self._offsets[name] + int(np.prod(shape))].reshape(shape).copy()
-                for name, shape in self._shapes.items() if np.prod(shape)}
-
-    def parameters(self) -> dict[str, np.ndarray]:
-        """Copies of the parameter blocks by name (``online_lru_kernels.BLOCKS``; absent blocks left out)."""
-        return self._blocks(self._state.theta)
-
-    def prediction_gradient(self) -> dict[str, np.ndarray]:
-        """d y_t / d theta of the last prediction, block by block as :meth:`parameters`."""
-        return self._blocks(self._state.grad)
-
-    def hyperparameters(self) -> dict[str, Any]:
-        return dict(self._hyperparameters)
-
-    def get_state(self) -> dict[str, Any]:
-        return {**super().get_state(), **array_checkpoint(self._state, self.hyperparameters(), self.n_inputs)}
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        restore_arrays(self._state, state, self.hyperparameters(), self.n_inputs)
-        super().set_state(state)
+    def _block_shapes(self) -> dict[str, tuple]:
+        """The blocks of ``online_lru_kernels.BLOCKS`` with their shapes."""
+        return self._shapes

@@ -9,25 +9,7 @@ from rtrlbench.agents.online_lru import OnlineLRULearner
 from rtrlbench.agents.registry import make_learner
 from rtrlbench.envs.trace_patterning import TraceTaskEnv
 
-
-def random_stream(steps, n_inputs, seed, resets=(7, 19)):
-    """(obs, cumulant, gamma) with episode resets (gamma = 0) at the given steps."""
-    rng = np.random.default_rng(seed)
-    gamma = np.full(steps, 0.9)
-    gamma[0] = 0.0
-    gamma[list(resets)] = 0.0
-    return rng.normal(size=(steps, n_inputs)), rng.normal(size=steps), gamma
-
-
-def with_random_weights(learner, seed):
-    """``learner`` with every parameter block randomised (the readout starts at 0, which would
-    make every other gradient vanish)."""
-    rng = np.random.default_rng(seed)
-    state = learner.get_state()
-    theta = state["arrays"]["theta"]
-    theta += 0.3 * rng.normal(size=theta.shape)
-    learner.set_state(state)
-    return learner
+from online_gradient_check import assert_online_gradient_matches, random_stream, randomise_weights
 
 
 def torch_predictions(params, obs, mixing, gelu, gamma_norm):
@@ -63,24 +45,10 @@ def torch_predictions(params, obs, mixing, gelu, gamma_norm):
 ])
 def test_online_gradient_equals_autodiff_of_the_unrolled_network(hp):
     n_inputs, steps = 3, 26
-    learner = with_random_weights(OnlineLRULearner(n_inputs, n_hidden=4, n_model=3, alpha=0.0, seed=2, **hp), seed=5)
-    obs, cumulant, gamma = random_stream(steps, n_inputs, seed=1)
-    params = learner.parameters()
-    p, ys = torch_predictions(params, obs, hp["mixing"], hp["gelu"], hp.get("gamma_norm", True))
-    checked = [1, 6, 7, 8, 19, 25]  # includes the steps at and after the resets (gamma = 0 at 7 and 19)
-    for t in range(steps):
-        y = learner.step(obs[t], cumulant[t], gamma[t])
-        assert y == pytest.approx(ys[t].item(), rel=1e-12, abs=1e-12)
-        if t not in checked:
-            continue
-        grads = torch.autograd.grad(ys[t], list(p.values()), retain_graph=True)
-        ours = learner.prediction_gradient()
-        assert set(ours) == set(p)
-        for name, g in zip(p, grads):
-            g = g.numpy()
-            error = np.abs(ours[name] - g).max() / max(np.abs(g).max(), 1e-300)
-            assert error <= 1e-6, (t, name, error)
-    assert all(np.abs(v).max() > 0 for v in learner.prediction_gradient().values())  # no block is trivially 0
+    learner = randomise_weights(OnlineLRULearner(n_inputs, n_hidden=4, n_model=3, alpha=0.0, seed=2, **hp), 5, 0.3)
+    stream = random_stream(steps, n_inputs, seed=1)
+    p, ys = torch_predictions(learner.parameters(), stream[0], hp["mixing"], hp["gelu"], hp.get("gamma_norm", True))
+    assert_online_gradient_matches(learner, stream, p, ys)
 
 
 @pytest.mark.parametrize("hp", [{"optimizer": "rmsprop", "alpha": 1e-3}, {"optimizer": "sgd", "alpha": 1e-2,
