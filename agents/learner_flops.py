@@ -20,6 +20,9 @@ With |x| inputs, |h| features, truncation k and u features per stage:
   (2), the gradient estimate (1) and the norms (2); our count)
 * RTU, linear:              n (15|x| + 52) + 3      (n complex units, counted from our kernel)
 * RTU, non-linear:          n (24|x| + 56) + 3
+* online LRU (N complex units, width H, GELU + GLU; :func:`lru_flops` for the other mixings):
+                            18 N|x| + 36 N + 14 H N + 6 H|x| + 14 H^2 + 13 H + 4
+* eLSTM (d units, output gate; :func:`elstm_flops` without it): 24 d|x| + 7 d^2 + 62 d + 4
 
 The paper's budgets: about 4,000 FLOPs per step on trace patterning and 50,000 on Atari
 (``PAPER_BUDGETS``). These are the paper's rough estimates, not measured counts.
@@ -86,6 +89,8 @@ def uoro_flops(n_inputs: int, n_hidden: int) -> int:
 def uoro_hidden(n_inputs: int, budget: int) -> int:
     """The most hidden units whose UORO fits ``budget`` FLOPs per step (0 if none)."""
     return _largest(lambda d: uoro_flops(n_inputs, d), budget, step=1)
+
+
 def rtu_flops(n_inputs: int, n_units: int, nonlinear: bool) -> int:
     """Recurrent Trace Units, one multiply-add = 1 as above, per unit: 2|x| input projection,
     then per input weight pair the sensitivities (linear 5 |x|: S^W2 is J S^W1; non-linear 14 |x|:
@@ -102,6 +107,33 @@ def rtu_units(n_inputs: int, budget: int, name: str = "rtu_linear") -> int:
     positive_int("n_inputs", n_inputs)
     nonlinear = {"rtu_linear": False, "rtu_nonlinear": True}[name]
     return _largest(lambda n: rtu_flops(n_inputs, n, nonlinear), budget, step=1)
+def lru_parameters(n_inputs: int, n_hidden: int, n_model: int, mixing: str = "full_glu") -> int:
+    """Parameters of the online LRU: nu, theta, gamma (3N), B (2N|x|), C (2HN), D (H|x|), GLU, readout."""
+    glu = 2 * n_model**2 + 2 * n_model if mixing == "full_glu" else 0
+    return 2 * n_hidden * n_inputs + 3 * n_hidden + 2 * n_model * n_hidden + n_model * n_inputs + glu + n_model + 1
+
+
+def lru_flops(n_inputs: int, n_hidden: int, n_model: int, mixing: str = "full_glu") -> int:
+    """Online LRU, counted from its kernel (one FLOP per multiply-add; a complex product 4):
+    forward 6N|x| (B x and the input trace E) + 12N (h, S^lam, S^gam) + 2HN + H|x| (z) + 2H^2 (GLU) + H;
+    gradient 4N|x| (B) + 12N + 4HN (C and q = C^T r) + H|x| (D) + 4H^2 (GLU); TD step 4 per parameter."""
+    glu = 6 * n_model**2 if mixing == "full_glu" else 0
+    forward_and_gradient = (10 * n_hidden * n_inputs + 24 * n_hidden + 6 * n_model * n_hidden
+                            + 2 * n_model * n_inputs + glu + n_model)
+    return forward_and_gradient + 4 * lru_parameters(n_inputs, n_hidden, n_model, mixing)
+
+
+def elstm_flops(n_inputs: int, n_units: int, output_gate: bool = True) -> int:
+    """eLSTM, counted from its kernel (one FLOP per multiply-add): forward 2d|x| + 17d (gates, cell,
+    readout), sensitivities 3 per recurrent parameter (2d|x| + 4d of them), gradient 1 per recurrent
+    parameter; the output gate d|x| + d^2 + 2d forward and d|x| + 2d^2 + 4d backward; TD step 4 per
+    parameter."""
+    d, n = n_units, n_inputs
+    recurrent = 2 * d * n + 4 * d
+    gate_forward = d * n + d * d + 2 * d if output_gate else 0
+    gate_backward = d * n + 2 * d * d + 4 * d if output_gate else 0
+    parameters = recurrent + (d * n + d * d + d if output_gate else 0) + d + 1
+    return 2 * d * n + 15 * d + gate_forward + 3 * recurrent + recurrent + d + gate_backward + 4 * parameters
 
 
 def flops_per_step(name: str, n_inputs: int, **hyperparameters) -> int:
@@ -124,8 +156,12 @@ def flops_per_step(name: str, n_inputs: int, **hyperparameters) -> int:
         return snap1_flops(n_inputs, hp["n_hidden"])
     if name == "uoro":
         return uoro_flops(n_inputs, hp["n_hidden"])
+    if name == "lru":
+        return lru_flops(n_inputs, hp["n_hidden"], hp["n_model"], hp["mixing"])
+    if name == "elstm":
+        return elstm_flops(n_inputs, hp["n_units"], hp["output_gate"])
     raise ValueError(f"no FLOP estimate for learner {name!r}; known: columnar, constructive, ccn, tbptt, lstm_rtrl, "
-                     "snap1, uoro, rtu_linear, rtu_nonlinear")
+                     "snap1, uoro, rtu_linear, rtu_nonlinear, lru, elstm")
 
 
 def tbptt_configs(n_inputs: int, budget: int, truncations=range(1, 51)) -> list[tuple[int, int]]:
@@ -154,6 +190,23 @@ def ccn_configs(n_inputs: int, budget: int, features_per_stage=range(1, 11)) -> 
 def columnar_features(n_inputs: int, budget: int) -> int:
     """Largest columnar network fitting ``budget`` (0 if none)."""
     return _largest(lambda n: columnar_flops(n_inputs, n), budget, step=1)
+
+
+def lru_configs(n_inputs: int, budget: int, widths=range(1, 33), mixing: str = "full_glu") -> list[tuple[int, int]]:
+    """(width H, units N) pairs with the largest N whose online LRU fits ``budget`` (widths where
+    not even one unit fits are left out)."""
+    positive_int("n_inputs", n_inputs)
+    pairs = []
+    for h in widths:
+        n = _largest(lambda n: lru_flops(n_inputs, n, h, mixing), budget, step=1)
+        if n:
+            pairs.append((h, n))
+    return pairs
+
+
+def elstm_units(n_inputs: int, budget: int, output_gate: bool = True) -> int:
+    """Largest eLSTM fitting ``budget`` (0 if none)."""
+    return _largest(lambda d: elstm_flops(n_inputs, d, output_gate), budget, step=1)
 
 
 def _largest(cost, budget: int, step: int) -> int:
@@ -189,6 +242,11 @@ def budget_table(n_inputs: int, budget: int) -> str:
         if units := rtu_units(n_inputs, budget, name):
             flops = rtu_flops(n_inputs, units, name == "rtu_nonlinear")
             lines.append(f"| {name} | {units} units | {flops:,} |")
+    for h, n in lru_configs(n_inputs, budget, widths=(2, 4, 6, 8, 12, 16)):
+        lines.append(f"| lru | {n} units, width {h} | {lru_flops(n_inputs, n, h):,} |")
+    d = elstm_units(n_inputs, budget)
+    if d:
+        lines.append(f"| elstm | {d} units | {elstm_flops(n_inputs, d):,} |")
     return "\n".join(lines)
 
 

@@ -24,6 +24,8 @@ LEARNERS: dict[str, str] = {
     "uoro": "rtrlbench.agents.lstm_rtrl:UOROLearner",
     "rtu_linear": "rtrlbench.agents.rtu:LinearRTULearner",
     "rtu_nonlinear": "rtrlbench.agents.rtu:NonLinearRTULearner",
+    "lru": "rtrlbench.agents.online_lru:OnlineLRULearner",
+    "elstm": "rtrlbench.agents.elstm:ELSTMLearner",
 }
 
 

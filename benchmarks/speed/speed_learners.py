@@ -70,6 +70,12 @@ TBPTT_CONFIGS = [("trace", 30, 2, 130_000), ("trace", 3, 10, 160_000), ("trace",
                  ("trace", 5, 8, None), ("trace", 8, 6, None), ("trace", 10, 5, None), ("trace", 15, 4, None),
                  ("trace", 20, 3, None), ("atari", 15, 2, 30_000), ("atari", 8, 5, 30_000),
                  ("atari", 5, 8, 30_000), ("atari", 4, 10, 30_000), ("atari", 2, 25, 30_000)]
+#: Online LRU rows (task, units N, width H, target): sized by learner_flops.lru_configs to the
+#: paper's budgets at the benchmark's input counts (3,706 FLOPs on 12 inputs, 49,890 on 275).
+LRU_CONFIGS = [("trace", 8, 6, 300_000), ("atari", 7, 8, 30_000)]
+#: eLSTM rows (task, units d, target): learner_flops.elstm_units at the benchmark's input counts
+#: (3,721 FLOPs on 12 inputs, 46,981 on 275).
+ELSTM_CONFIGS = [("trace", 9, 300_000), ("atari", 7, 30_000)]
 TASK_INPUTS = {"trace": 12, "atari": 275}
 #: Atari-sized learners are ~10x slower per step: they are timed on steps / ATARI_STEP_DIVISOR.
 ATARI_STEP_DIVISOR = 10
@@ -85,6 +91,11 @@ def all_configs() -> list:
     if "tbptt" in LEARNERS:
         configs += [(f"tbptt {k}:{d}", task, "tbptt", {"truncation": k, "n_hidden": d}, target)
                     for task, k, d, target in TBPTT_CONFIGS]
+    if "lru" in LEARNERS:
+        configs += [(f"lru {n}x{h}", task, "lru", {"n_hidden": n, "n_model": h}, target)
+                    for task, n, h, target in LRU_CONFIGS]
+    if "elstm" in LEARNERS:
+        configs += [(f"elstm {d}", task, "elstm", {"n_units": d}, target) for task, d, target in ELSTM_CONFIGS]
     return configs
 
 

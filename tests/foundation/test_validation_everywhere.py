@@ -18,6 +18,7 @@ STEP_SIZE_LEARNERS = {
     "tbptt": {"n_hidden": 2, "truncation": 3}, "lstm_rtrl": {"n_hidden": 2},
     "snap1": {"n_hidden": 2}, "uoro": {"n_hidden": 2},
     "rtu_linear": {"n_units": 2}, "rtu_nonlinear": {"n_units": 2},
+    "lru": {"n_hidden": 2, "n_model": 2}, "elstm": {"n_units": 2},
 }
 #: How each learner exposes its weights (to check that alpha = 0 freezes them).
 WEIGHTS = {"rtrl": lambda l: l.weights.copy(), "tbptt": lambda l: l.theta.copy(), "lstm_rtrl": lambda l: l.theta.copy(),
@@ -25,7 +26,9 @@ WEIGHTS = {"rtrl": lambda l: l.weights.copy(), "tbptt": lambda l: l.theta.copy()
            "columnar": lambda l: np.concatenate(list(l.parameters().values())),
            "constructive": lambda l: np.concatenate(list(l.parameters().values())),
            "ccn": lambda l: np.concatenate(list(l.parameters().values())),
-           "rtu_linear": lambda l: l.theta.copy(), "rtu_nonlinear": lambda l: l.theta.copy()}
+           "rtu_linear": lambda l: l.theta.copy(), "rtu_nonlinear": lambda l: l.theta.copy(),
+           "lru": lambda l: np.concatenate([v.ravel() for v in l.parameters().values()]),
+           "elstm": lambda l: np.concatenate([v.ravel() for v in l.parameters().values()])}
 
 NOT_POSITIVE_INTS = [0, -3, 2.5, True, "3", None]
 NOT_STEP_SIZES = [-1e-3, math.nan, math.inf, "0.1", True, None]
@@ -39,7 +42,8 @@ ENV_PROBABILITIES = [("TracePatterning-v0", "us_noise"), ("TracePatterning-v0", 
 LEARNER_COUNTS = [("rtrl", "n_units"), ("tbptt", "n_hidden"), ("tbptt", "truncation"), ("ccn", "n_features"),
                   ("ccn", "features_per_stage"), ("ccn", "steps_per_stage"), ("constructive", "steps_per_stage"),
                   ("lstm_rtrl", "n_hidden"), ("snap1", "n_hidden"), ("uoro", "n_hidden"),
-                  ("rtu_linear", "n_units"), ("rtu_nonlinear", "n_units")]
+                  ("rtu_linear", "n_units"), ("rtu_nonlinear", "n_units"),
+                  ("lru", "n_hidden"), ("lru", "n_model"), ("elstm", "n_units")]
 
 
 def test_the_learners_with_a_step_size_are_every_learner_but_zero():
