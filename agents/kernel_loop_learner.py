@@ -24,3 +24,21 @@ class KernelLoopLearner(Learner):
 
     def _run_chunk(self, obs: np.ndarray, cumulant: np.ndarray, gamma: np.ndarray) -> np.ndarray:
         return self._run(obs, cumulant, gamma, not self.started)
+
+
+class ResettingKernelLearner(KernelLoopLearner):
+    """A kernel-loop learner whose kernel tells x_0 by its own clock: a new stream first forgets
+    the old one (``_reset_memory``), then every row goes through ``_steps``."""
+
+    def _run(self, obs: np.ndarray, cumulant: np.ndarray, gamma: np.ndarray, first: bool) -> np.ndarray:
+        if first:
+            self._reset_memory()  # row 0 plays predict(x_0): the kernel sees clock 0
+        return self._steps(obs, cumulant, gamma)
+
+    @abc.abstractmethod
+    def _reset_memory(self) -> None:
+        """Forget the stream (state, trace, clock); keep the weights and optimiser state."""
+
+    @abc.abstractmethod
+    def _steps(self, obs: np.ndarray, cumulant: np.ndarray, gamma: np.ndarray) -> np.ndarray:
+        """Run the kernel over the rows; float64[T] predictions."""

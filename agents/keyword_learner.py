@@ -8,7 +8,8 @@ from typing import Any, ClassVar, Mapping, NamedTuple
 
 import numpy as np
 
-from rtrlbench.learner_interface import Learner
+from rtrlbench.agents.array_checkpoint import array_checkpoint, restore_arrays
+from rtrlbench.agents.kernel_loop_learner import KernelLoopLearner
 from rtrlbench.validation import int_at_least
 
 
@@ -21,7 +22,7 @@ def constructor_signature(defaults: Mapping[str, Any]) -> inspect.Signature:
                               *(inspect.Parameter(name, keyword, default=value) for name, value in defaults.items())])
 
 
-class KeywordArrayLearner(Learner):
+class KeywordArrayLearner(KernelLoopLearner):
     """Subclasses set ``defaults`` (every hyperparameter with its default), implement
     ``_checked(hp) -> hp`` (checked, plain values) and ``_run_rows`` (their compiled loop over a
     chunk's rows, the per-step path being a chunk of one row), and keep their state in
@@ -52,15 +53,6 @@ class KeywordArrayLearner(Learner):
         (float64[T]); ``first``: row 0 is x_0 of a new stream."""
         raise NotImplementedError
 
-    def _predict_first(self, x: np.ndarray) -> float:
-        return float(self._run(x[None, :], np.zeros(1), np.zeros(1), True)[0])
-
-    def _update(self, cumulant: float, gamma: float, x: np.ndarray) -> float:
-        return float(self._run(x[None, :], np.array([cumulant]), np.array([gamma]), False)[0])
-
-    def _run_chunk(self, obs: np.ndarray, cumulant: np.ndarray, gamma: np.ndarray) -> np.ndarray:
-        return self._run(obs, cumulant, gamma, not self.started)
-
     def _run(self, obs, cumulant, gamma, first: bool) -> np.ndarray:
         predictions = np.empty(len(obs))
         self._run_rows(obs, cumulant, gamma, predictions, first)
@@ -70,20 +62,8 @@ class KeywordArrayLearner(Learner):
         return dict(self._hyperparameters)
 
     def get_state(self) -> dict[str, Any]:
-        state = super().get_state()
-        state["hyperparameters"] = self.hyperparameters()
-        state["n_inputs"] = self.n_inputs
-        state["arrays"] = {key: value.copy() for key, value in self._arrays._asdict().items()}
-        return state
+        return {**super().get_state(), **array_checkpoint(self._arrays, self.hyperparameters(), self.n_inputs)}
 
     def set_state(self, state: dict[str, Any]) -> None:
-        if state.get("hyperparameters") != self.hyperparameters() or state.get("n_inputs") != self.n_inputs:
-            raise ValueError("this checkpoint belongs to a learner with other hyperparameters or input size; "
-                             "build the learner with the checkpoint's hyperparameters first")
-        arrays = state["arrays"]
-        for key, value in self._arrays._asdict().items():
-            if np.shape(arrays[key]) != value.shape:
-                raise ValueError(f"checkpoint array {key!r} has shape {np.shape(arrays[key])}, expected {value.shape}")
-        for key, value in self._arrays._asdict().items():
-            value[...] = arrays[key]
+        restore_arrays(self._arrays, state, self.hyperparameters(), self.n_inputs)
         super().set_state(state)

@@ -28,11 +28,12 @@ import numpy as np
 from rtrlbench.agents import lstm_rtrl_kernels as kernels
 from rtrlbench.agents.tbptt_kernels import offsets
 from rtrlbench.agents.td_lambda import optimizer_code
-from rtrlbench.learner_interface import KernelLearner, restore_arrays
+from rtrlbench.agents.kernel_loop_learner import ResettingKernelLearner
+from rtrlbench.learner_interface import restore_arrays
 from rtrlbench.validation import int_at_least, positive_float, positive_int, step_size, unit_interval
 
 
-class LSTMRTRLLearner(KernelLearner):
+class LSTMRTRLLearner(ResettingKernelLearner):
     """Fully connected LSTM trained by exact RTRL and TD(lambda).
 
     Args:

@@ -39,7 +39,8 @@ from typing import Any
 import numpy as np
 
 from rtrlbench.agents import tbptt_kernels as kernels
-from rtrlbench.learner_interface import KernelLearner, restore_arrays
+from rtrlbench.agents.kernel_loop_learner import ResettingKernelLearner
+from rtrlbench.learner_interface import restore_arrays
 from rtrlbench.agents.td_lambda import optimizer_code
 from rtrlbench.validation import choice, positive_float, positive_int, step_size, unit_interval
 
@@ -49,7 +50,7 @@ DTYPES = ("float32", "float64")
 _STATE_ARRAYS = kernels.TBPTTState._fields
 
 
-class TBPTTLearner(KernelLearner):
+class TBPTTLearner(ResettingKernelLearner):
     """Fully connected LSTM trained by truncated BPTT (window ``truncation``) and TD(lambda).
 
     Args:

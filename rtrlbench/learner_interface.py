@@ -117,34 +117,6 @@ class Learner(abc.ABC):
         return x
 
 
-class KernelLearner(Learner):
-    """A learner whose compiled kernel does every step, including x_0 (its clock at 0).
-
-    Subclasses give ``_reset_memory()`` (forget the stream, keep the weights) and
-    ``_steps(obs, cumulant, gamma) -> predictions`` (one kernel call over the rows).
-    """
-
-    def _predict_first(self, x: np.ndarray) -> float:
-        self._reset_memory()
-        return self._steps(x[None, :], np.zeros(1), np.zeros(1))[0]
-
-    def _update(self, cumulant: float, gamma: float, x: np.ndarray) -> float:
-        return self._steps(x[None, :], np.array([cumulant]), np.array([gamma]))[0]
-
-    def _run_chunk(self, obs: np.ndarray, cumulant: np.ndarray, gamma: np.ndarray) -> np.ndarray:
-        if not self.started:
-            self._reset_memory()  # the first row plays predict(x_0): the kernel sees clock 0
-        return self._steps(obs, cumulant, gamma)
-
-    @abc.abstractmethod
-    def _reset_memory(self) -> None:
-        """Forget the stream (state, trace, clock); keep the weights and optimiser state."""
-
-    @abc.abstractmethod
-    def _steps(self, obs: np.ndarray, cumulant: np.ndarray, gamma: np.ndarray) -> np.ndarray:
-        """Run the kernel over the rows; float64[T] predictions."""
-
-
 def restore_arrays(arrays, state: dict[str, Any], learner: str, sizes: str) -> None:
     """Copy ``state[name]`` into each array of the NamedTuple ``arrays``, all or nothing.
 
