@@ -24,6 +24,10 @@ EXPERIMENT_MODULES: dict[str, str] = {
     "leaderboard-trace": "leaderboard_trace",
     "leaderboard-atari": "leaderboard_atari",
     "smoke": "smoke",
+    "race-trace-patterning": "equal_flop_race:PATTERNING",
+    "race-trace-conditioning": "equal_flop_race:CONDITIONING",
+    "race-noisy-patterning": "equal_flop_race:NOISY",
+    "race-atari": "equal_flop_race:ATARI",
 }
 
 #: Williams-Zipser supervised training to a criterion; best success rate, then fewest steps.

@@ -4,7 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from rtrlbench.benchmarks.experiments import experiment_plots
-from rtrlbench.sweep.result_analysis import curve_stats, method_summary, normalised_errors
+from rtrlbench.atomic import write_text
+from rtrlbench.sweep.result_analysis import (curve_stats, method_summary, normalised_errors, paired_ratios,
+                                              ratio_summary)
 
 
 def _with_runs(results) -> dict:
@@ -60,3 +62,41 @@ def sensitivity(baseline: str, panels: dict[str, dict[str, float]]):
                                  title=f"{results.experiment.title} (relative to {baseline})")
 
     return analyse
+
+
+def paired_ratio_table(baseline: str):
+    """The equal-compute race: each method's final error over ``baseline``'s on the same seed (the
+    oracle's Bayes floor on trace tasks, T-BPTT on Atari), mean and 95% t interval per task and
+    averaged over tasks; writes ``<name>_ratios.md`` (a markdown table) and the figure."""
+
+    def analyse(results, out_dir: Path) -> list[Path]:
+        ratios = paired_ratios(_with_runs(results), baseline)
+        per_task = {env_id: ratio_summary({env_id: per}) for env_id, per in ratios.items()}
+        if len(per_task) > 1:
+            per_task["all tasks"] = ratio_summary(ratios)
+        order = [m.label for m in results.experiment.methods if m.label != baseline]
+        per_task = {task: {label: per[label] for label in order if label in per} for task, per in per_task.items()}
+        stem = Path(out_dir) / f"{results.experiment.name}_ratios"
+        table = stem.with_suffix(".md")
+        write_text(table, ratio_markdown(per_task, baseline, results.experiment.title))
+        return [table, *experiment_plots.ratio_intervals(per_task, stem, baseline, title=results.experiment.title)]
+
+    return analyse
+
+
+def ratio_markdown(per_task, baseline: str, title: str) -> str:
+    """Markdown table: one row per method, one column per task, cells ``mean [low, high]``."""
+    tasks = list(per_task)
+    labels = list(dict.fromkeys(label for per in per_task.values() for label in per))
+    seeds = sorted({per[label][3] for per in per_task.values() for label in per})
+    lines = [f"{title}: final error / {baseline} (same seed), mean [95% t interval] over "
+             f"{'/'.join(map(str, seeds))} seeds", "",
+             "| method | " + " | ".join(task.split("/")[-1] for task in tasks) + " |",
+             "|---|" + "---:|" * len(tasks)]
+    for label in labels:
+        lines.append(f"| {label} | " + " | ".join(_interval_cell(per_task[task].get(label)) for task in tasks) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _interval_cell(value) -> str:
+    return "—" if value is None else f"{value[0]:.3g} [{value[1]:.3g}, {value[2]:.3g}]"

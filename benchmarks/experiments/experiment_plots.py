@@ -6,6 +6,7 @@ can be checked (or re-plotted) without reading pixels. Inputs come from
 """
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -113,3 +114,34 @@ def sensitivity(panels: Mapping[str, Mapping[str, Sequence[float]]], stem: str |
         ax.set_ylabel("relative error (averaged over games)")
     fig.suptitle(title)
     return save(fig, stem, {"kind": "sensitivity", "title": title, "panels": dict(panels)})
+
+
+def ratio_intervals(per_task: Mapping[str, Mapping[str, Sequence[float]]], stem: str | Path, baseline: str,
+                    title: str = "") -> list[Path]:
+    """Each method's final error over the baseline's (paired by seed), mean and 95% t interval, one
+    panel column per task (and "all tasks" when there are several); log scale, 1 = the baseline.
+
+    per_task: task -> label -> (mean, low, high, n_seeds) (see ``ratio_summary``).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    tasks = list(per_task)
+    labels = list(dict.fromkeys(label for per in per_task.values() for label in per))
+    fig, axes = plt.subplots(1, len(tasks), figsize=(3.2 * len(tasks) + 1.5, 0.35 * len(labels) + 1.6),
+                             constrained_layout=True, squeeze=False, sharey=True)
+    for ax, task in zip(axes[0], tasks):
+        y = np.arange(len(labels))
+        mean, low, high = (np.array([per_task[task].get(label, (np.nan,) * 4)[i] for label in labels]) for i in range(3))
+        ax.errorbar(mean, y, xerr=[mean - low, high - mean], fmt="o", capsize=3)
+        ax.axvline(1.0, color="black", linewidth=0.8)
+        ax.set_xscale("log")
+        ax.set_yticks(y, labels)
+        ax.invert_yaxis()
+        ax.set_title(task.split("/")[-1], fontsize="small")
+        ax.set_xlabel(f"error / {baseline}")
+    fig.suptitle(textwrap.fill(title, 60), fontsize="medium")
+    return save(fig, stem, {"kind": "ratio_intervals", "title": title, "baseline": baseline,
+                            "tasks": {task: dict(per) for task, per in per_task.items()}})

@@ -3,6 +3,7 @@ and the store as a pandas frame (``rtrlbench results``)."""
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -68,6 +69,66 @@ def method_summary(normalised: Mapping[str, Mapping[str, tuple[float, float]]]) 
         values = [per_env[label][0] for per_env in normalised.values() if label in per_env]
         mean, sem = mean_sem(values)
         out[label] = (float(mean), float(sem))
+    return out
+
+
+def t_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float, float]:
+    """Mean of ``values`` and its Student-t confidence interval ``(mean, low, high)`` (n - 1 degrees of
+    freedom; low = high = mean for a single value)."""
+    from scipy import stats
+
+    values = np.asarray(values, dtype=np.float64)
+    if values.size == 0:
+        raise ValueError("no values to average")
+    mean = float(values.mean())
+    if values.size == 1:
+        return mean, mean, mean
+    half = float(stats.t.ppf(0.5 + confidence / 2, values.size - 1) * values.std(ddof=1) / np.sqrt(values.size))
+    return mean, mean - half, mean + half
+
+
+def paired_ratios(records: Mapping[str, Sequence[Mapping[str, Any]]], baseline: str) -> dict[str, dict[str, dict[int, float]]]:
+    """Per task and method, each seed's final error divided by the baseline's on the same task and seed.
+
+    Seeds pair runs: a seed fixes the stream, so the ratio removes most of the stream's own
+    difficulty (with the oracle as baseline it is the error over the Bayes floor of that very
+    stream). Seeds the baseline lacks, and non-finite errors, are left out.
+    Returns ``{env_id: {label: {seed: ratio}}}``.
+    """
+    if baseline not in records:
+        raise ValueError(f"baseline method {baseline!r} has no results (methods: {sorted(records)})")
+
+    def by_task_and_seed(recs):
+        table: dict[str, dict[int, float]] = {}
+        for record in recs:
+            error = record["result"]["final_msre"]
+            if error is not None and math.isfinite(error):
+                table.setdefault(record["spec"]["env_id"], {})[record["spec"]["seed"]] = error
+        return table
+
+    base = by_task_and_seed(records[baseline])
+    out: dict[str, dict[str, dict[int, float]]] = {}
+    for label, recs in records.items():
+        for env_id, errors in by_task_and_seed(recs).items():
+            ratios = {seed: error / base[env_id][seed] for seed, error in sorted(errors.items())
+                      if seed in base.get(env_id, {}) and base[env_id][seed] > 0}
+            if ratios:
+                out.setdefault(env_id, {})[label] = ratios
+    return dict(sorted(out.items()))
+
+
+def ratio_summary(ratios: Mapping[str, Mapping[str, Mapping[int, float]]], confidence: float = 0.95
+                  ) -> dict[str, tuple[float, float, float, int]]:
+    """label -> (mean, low, high, n_seeds): per seed the mean over tasks of its paired ratio, then
+    the mean over seeds with its t interval (seeds with a missing task are left out)."""
+    labels = sorted({label for per_env in ratios.values() for label in per_env})
+    out = {}
+    for label in labels:
+        per_env = [per[label] for per in ratios.values() if label in per]
+        seeds = sorted(set.intersection(*(set(r) for r in per_env)))
+        if seeds and len(per_env) == len(ratios):
+            per_seed = [float(np.mean([r[seed] for r in per_env])) for seed in seeds]
+            out[label] = (*t_interval(per_seed, confidence), len(seeds))
     return out
 
 
