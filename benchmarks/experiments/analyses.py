@@ -94,9 +94,9 @@ def ratio_markdown(per_task, baseline: str, title: str) -> str:
              "| method | " + " | ".join(task.split("/")[-1] for task in tasks) + " |",
              "|---|" + "---:|" * len(tasks)]
     for label in labels:
-        lines.append(f"| {label} | " + " | ".join(_interval_cell(per_task[task].get(label)) for task in tasks) + " |")
+        lines.append(f"| {label} | " + " | ".join(interval_cell(per_task[task].get(label)) for task in tasks) + " |")
     return "\n".join(lines) + "\n"
 
 
-def _interval_cell(value) -> str:
+def interval_cell(value) -> str:
     return "—" if value is None else f"{value[0]:.3g} [{value[1]:.3g}, {value[2]:.3g}]"
