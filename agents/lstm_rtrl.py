@@ -51,6 +51,11 @@ class LSTMRTRLLearner(ResettingKernelLearner):
     approximation = kernels.EXACT
     #: UORO's normaliser offset (see UOROLearner); unused by the others.
     uoro_eps = 0.0
+    #: The approximation code of the exact reference (the fidelity shadow), and the compiled loop.
+    exact = kernels.EXACT
+    _kernel = staticmethod(kernels.run_steps)
+    #: State arrays a new stream keeps (the others are zeroed by ``_reset_memory``).
+    _persistent = ("theta", "v", "rng")
 
     def __init__(self, n_inputs: int, *, seed: int = 0, alpha: float = 1e-3, lam: float = 0.99,
                  optimizer: str = "rmsprop", n_hidden: int = 2, beta2: float = 0.9999, eps: float = 1e-8,
@@ -62,20 +67,38 @@ class LSTMRTRLLearner(ResettingKernelLearner):
         self.eps = positive_float("eps (RMSProp offset)", eps)
         self.fidelity_every = int_at_least("fidelity_every", fidelity_every, 0)
         self.optimizer, self.seed = optimizer, seed
-        self._settings = kernels.LSTMRTRLSettings(self.n_inputs, self.n_hidden, self.approximation,
-                                                  optimizer_code(optimizer), self.alpha, self.lam, self.beta2,
-                                                  self.eps, self.uoro_eps, self.fidelity_every)
-        n, d = self.n_inputs, self.n_hidden
-        _, _, ow, size = offsets(n, d)
-        theta = np.zeros(size)
-        theta[:ow] = np.random.default_rng(seed).uniform(-1.0 / math.sqrt(d), 1.0 / math.sqrt(d), ow)
-        self._state = _state_arrays(theta, n, d, self.approximation, seed)
-        self._scratch = _scratch_arrays(n, d, self.approximation)
+        self._settings = self._make_settings()
+        theta = self._initial_theta()
+        self._state = self._state_arrays(theta, self.approximation)
+        self._scratch = self._scratch_arrays(self.approximation)
         # The exact-RTRL shadow of the gradient-fidelity measurement (empty arrays when it is off).
         measured = self.fidelity_every > 0
-        self._shadow = _state_arrays(theta, n if measured else 0, d if measured else 0, kernels.EXACT, seed)
-        self._shadow_scratch = _scratch_arrays(n if measured else 0, d if measured else 0, kernels.EXACT)
+        self._shadow = self._state_arrays(theta, self.exact, empty=not measured)
+        self._shadow_scratch = self._scratch_arrays(self.exact, empty=not measured)
         self._fidelity_log: list[np.ndarray] = []
+
+    # ------------------------------------------------------------ network hooks
+    def _make_settings(self) -> kernels.LSTMRTRLSettings:
+        return kernels.LSTMRTRLSettings(self.n_inputs, self.n_hidden, self.approximation,
+                                        optimizer_code(self.optimizer), self.alpha, self.lam, self.beta2,
+                                        self.eps, self.uoro_eps, self.fidelity_every)
+
+    def _initial_theta(self) -> np.ndarray:
+        """W, U, b ~ U(-1/sqrt(d), 1/sqrt(d)) (PyTorch's LSTMCell), w = 0."""
+        _, _, ow, size = offsets(self.n_inputs, self.n_hidden)
+        theta = np.zeros(size)
+        bound = 1.0 / math.sqrt(self.n_hidden)
+        theta[:ow] = np.random.default_rng(self.seed).uniform(-bound, bound, ow)
+        return theta
+
+    def _state_arrays(self, theta: np.ndarray, approximation: int, empty: bool = False):
+        """Fresh state for ``approximation`` sharing ``theta`` (``empty``: a placeholder of size 0)."""
+        n, d = (0, 0) if empty else (self.n_inputs, self.n_hidden)
+        return _state_arrays(theta, n, d, approximation, self.seed)
+
+    def _scratch_arrays(self, approximation: int, empty: bool = False):
+        n, d = (0, 0) if empty else (self.n_inputs, self.n_hidden)
+        return _scratch_arrays(n, d, approximation)
 
     @property
     def theta(self) -> np.ndarray:
@@ -112,17 +135,17 @@ class LSTMRTRLLearner(ResettingKernelLearner):
     def _reset_memory(self) -> None:
         """Forget the stream (LSTM state, influence matrices, trace); keep the weights and RMSProp state."""
         for state in (self._state, self._shadow):
-            for name in ("trace", "h", "c", "jh", "jc", "u_tilde", "theta_tilde", "clock", "last_y"):  # not rng
-                getattr(state, name).fill(0)
+            for name, array in zip(state._fields, state):
+                if name not in self._persistent:
+                    array.fill(0)
 
     def _steps(self, obs, cumulant, gamma) -> np.ndarray:
         out = np.empty(len(obs))
         if len(obs):
             first = int(self._state.clock[0])
             fidelity = np.empty((len(obs), 2))
-            kernels.run_steps(obs, np.asarray(cumulant, np.float64), np.asarray(gamma, np.float64), out,
-                              self._state, self._scratch, self._settings, self._shadow, self._shadow_scratch,
-                              fidelity)
+            self._kernel(obs, np.asarray(cumulant, np.float64), np.asarray(gamma, np.float64), out,
+                         self._state, self._scratch, self._settings, self._shadow, self._shadow_scratch, fidelity)
             if self.fidelity_every:
                 rows = np.flatnonzero((first + np.arange(len(obs))) % self.fidelity_every == 0)
                 self._fidelity_log.append(np.column_stack([first + rows, fidelity[rows]]))
