@@ -28,6 +28,7 @@ import numpy as np
 from rtrlbench.agents import lstm_rtrl_kernels as kernels
 from rtrlbench.agents.tbptt_kernels import offsets
 from rtrlbench.agents.td_lambda import optimizer_code
+from rtrlbench.agents.gradient_fidelity import FidelityLog, restore_shadow, shadow_checkpoint
 from rtrlbench.agents.kernel_loop_learner import ResettingKernelLearner
 from rtrlbench.learner_interface import restore_arrays
 from rtrlbench.validation import int_at_least, positive_float, positive_int, step_size, unit_interval
@@ -75,7 +76,7 @@ class LSTMRTRLLearner(ResettingKernelLearner):
         measured = self.fidelity_every > 0
         self._shadow = self._state_arrays(theta, self.exact, empty=not measured)
         self._shadow_scratch = self._scratch_arrays(self.exact, empty=not measured)
-        self._fidelity_log: list[np.ndarray] = []
+        self._fidelity_log = FidelityLog(self.fidelity_every)
 
     # ------------------------------------------------------------ network hooks
     def _make_settings(self) -> kernels.LSTMRTRLSettings:
@@ -128,8 +129,7 @@ class LSTMRTRLLearner(ResettingKernelLearner):
         """The gradient-fidelity measurements so far (``fidelity_every > 0``): ``step`` (int64[M], steps
         since the stream start), ``cosine`` and ``relative_error`` (float64[M]) of the learner's
         dy/dtheta against the exact RTRL gradient on the same weights and stream."""
-        log = np.concatenate(self._fidelity_log) if self._fidelity_log else np.zeros((0, 3))
-        return {"step": log[:, 0].astype(np.int64), "cosine": log[:, 1], "relative_error": log[:, 2]}
+        return self._fidelity_log.as_dict()
 
     # ------------------------------------------------------------------ Learner API
     def _reset_memory(self) -> None:
@@ -146,9 +146,7 @@ class LSTMRTRLLearner(ResettingKernelLearner):
             fidelity = np.empty((len(obs), 2))
             self._kernel(obs, np.asarray(cumulant, np.float64), np.asarray(gamma, np.float64), out,
                          self._state, self._scratch, self._settings, self._shadow, self._shadow_scratch, fidelity)
-            if self.fidelity_every:
-                rows = np.flatnonzero((first + np.arange(len(obs))) % self.fidelity_every == 0)
-                self._fidelity_log.append(np.column_stack([first + rows, fidelity[rows]]))
+            self._fidelity_log.record(first, fidelity)
         return out
 
     def hyperparameters(self) -> dict[str, Any]:
@@ -158,15 +156,13 @@ class LSTMRTRLLearner(ResettingKernelLearner):
     def get_state(self) -> dict[str, Any]:
         state = super().get_state()
         state.update({name: array.copy() for name, array in zip(self._state._fields, self._state)})
-        state["fidelity_shadow"] = {name: array.copy() for name, array in zip(self._shadow._fields, self._shadow)
-                                    if name not in ("theta", "started")}
+        state["fidelity_shadow"] = shadow_checkpoint(self._shadow)
         return state
 
     def set_state(self, state: dict[str, Any]) -> None:
         """Restore a checkpoint (the fidelity shadow too; measurements already logged stay with their learner)."""
         restore_arrays(self._state, state, type(self).__name__, "n_inputs or n_hidden")
-        shadow = {**state.get("fidelity_shadow", {}), "theta": state["theta"], "started": state["started"]}
-        restore_arrays(self._shadow, shadow, type(self).__name__, "n_inputs, n_hidden or fidelity_every")
+        restore_shadow(self._shadow, state, type(self).__name__)
         super().set_state(state)
 
 
@@ -207,6 +203,13 @@ class UOROLearner(LSTMRTRLLearner):
 
     def hyperparameters(self) -> dict[str, Any]:
         return {**super().hyperparameters(), "uoro_eps": self.uoro_eps}
+
+
+def exact_shadow(theta: np.ndarray, n: int, d: int, measured: bool) -> tuple:
+    """(state, scratch) of an exact dense-LSTM RTRL shadow over ``theta`` (float64; empty placeholders
+    when not ``measured``): the reference of the gradient-fidelity measurement (T-BPTT's too)."""
+    n, d = (n, d) if measured else (0, 0)
+    return _state_arrays(theta, n, d, kernels.EXACT, 0), _scratch_arrays(n, d, kernels.EXACT)
 
 
 def _state_arrays(theta: np.ndarray, n: int, d: int, approximation: int, seed: int) -> kernels.LSTMRTRLState:
