@@ -24,6 +24,9 @@ With |x| inputs, |h| features, truncation k and u features per stage:
 * RFLO (same RNN):          forward + 3 P_r    (per recurrent parameter: its eligibility (2), its gradient (1))
 * UORO (same RNN):          forward + d^2 + 10d + 6 P_r   (the tangent U u; unit updates; per recurrent
   parameter as UORO over the LSTM)
+* SwiftTD (linear, n = |x| features): 33 |x| + 5    (per feature: the true-online weight step 3, the
+  meta update of beta 5 (exp and division counted as one each), the h's 6, the trace decays 3, the
+  rate of learning, z . phi and V_delta 4, the new traces 12; the prediction; our count)
 * RTU, linear:              n (15|x| + 52) + 3      (n complex units, counted from our kernel)
 * RTU, non-linear:          n (24|x| + 56) + 3
 * online LRU (N complex units, width H, GELU + GLU; :func:`lru_flops` for the other mixings):
@@ -114,6 +117,11 @@ def tanh_rnn_hidden(name: str, n_inputs: int, budget: int) -> int:
     return _largest(lambda d: tanh_rnn_flops(name, n_inputs, d), budget, step=1)
 
 
+def swifttd_flops(n_inputs: int) -> int:
+    """SwiftTD over ``n_inputs`` features (module docstring)."""
+    return 33 * positive_int("n_inputs", n_inputs) + 5
+
+
 def rtu_flops(n_inputs: int, n_units: int, nonlinear: bool) -> int:
     """Recurrent Trace Units, one multiply-add = 1 as above, per unit: 2|x| input projection,
     then per input weight pair the sensitivities (linear 5 |x|: S^W2 is J S^W1; non-linear 14 |x|:
@@ -181,12 +189,14 @@ def flops_per_step(name: str, n_inputs: int, **hyperparameters) -> int:
         return uoro_flops(n_inputs, hp["n_hidden"])
     if name in ("rnn_rtrl", "rnn_uoro", "rflo"):
         return tanh_rnn_flops(name, n_inputs, hp["n_hidden"])
+    if name in ("swifttd", "swifttd_package"):
+        return swifttd_flops(n_inputs)
     if name == "lru":
         return lru_flops(n_inputs, hp["n_hidden"], hp["n_model"], hp["mixing"])
     if name == "elstm":
         return elstm_flops(n_inputs, hp["n_units"], hp["output_gate"])
     raise ValueError(f"no FLOP estimate for learner {name!r}; known: columnar, constructive, ccn, tbptt, lstm_rtrl, "
-                     "snap1, uoro, rnn_rtrl, rnn_uoro, rflo, rtu_linear, rtu_nonlinear, lru, elstm")
+                     "snap1, uoro, rnn_rtrl, rnn_uoro, rflo, swifttd, rtu_linear, rtu_nonlinear, lru, elstm")
 
 
 def tbptt_configs(n_inputs: int, budget: int, truncations=range(1, 51)) -> list[tuple[int, int]]:

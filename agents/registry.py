@@ -25,6 +25,8 @@ LEARNERS: dict[str, str] = {
     "rnn_rtrl": "rtrlbench.agents.rnn_rtrl:TanhRNNRTRLLearner",
     "rnn_uoro": "rtrlbench.agents.rnn_rtrl:TanhRNNUOROLearner",
     "rflo": "rtrlbench.agents.rnn_rtrl:RFLOLearner",
+    "swifttd": "rtrlbench.agents.swift_td:SwiftTDLearner",
+    "swifttd_package": "rtrlbench.agents.swift_td:SwiftTDPackageLearner",
     "rtu_linear": "rtrlbench.agents.rtu:LinearRTULearner",
     "rtu_nonlinear": "rtrlbench.agents.rtu:NonLinearRTULearner",
     "lru": "rtrlbench.agents.online_lru:OnlineLRULearner",

@@ -73,6 +73,9 @@ CONFIGS = [
     ("rnn_uoro 23", "atari", "rnn_uoro", {"n_hidden": 23}, None),
     ("rflo 27", "trace", "rflo", {"n_hidden": 27}, 100_000),
     ("rflo 39", "atari", "rflo", {"n_hidden": 39}, None),
+    # SwiftTD, linear over the inputs (33 FLOPs per input): no budget size, no target.
+    ("swifttd", "trace", "swifttd", {}, None),
+    ("swifttd", "atari", "swifttd", {}, None),
 ]
 #: T-BPTT rows (task, truncation k, hidden d, target): the paper's budget-matched pairs.
 TBPTT_CONFIGS = [("trace", 30, 2, 130_000), ("trace", 3, 10, 160_000), ("trace", 2, 13, None),
