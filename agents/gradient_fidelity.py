@@ -3,7 +3,9 @@ shadow beside themselves (the dense-LSTM and tanh-RNN families, T-BPTT): the log
 (``learner.fidelity()``), its summary, and the shadow's part of a checkpoint.
 
 A measurement at stream step t is (cosine, relative error) of the learner's dy_t/dtheta g against
-the exact g* on the same weights and stream: cos = g.g* / (|g| |g*|), rel = |g - g*| / |g*|.
+the exact g* on the same weights and stream: cos = g.g* / (|g| |g*|), rel = |g - g*| / |g*|, over
+all parameters and over the recurrent ones only (all but the readout w, whose gradient h is exact for
+every learner here and can dominate dy/dtheta while w is small).
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from rtrlbench.agents.lstm_rtrl_kernels import FIDELITY_COLUMNS
 from rtrlbench.learner_interface import restore_arrays
 
 
@@ -22,22 +25,24 @@ class FidelityLog:
         self._blocks: list[np.ndarray] = []
 
     def record(self, first: int, rows: np.ndarray) -> None:
-        """Keep the measured rows of a chunk whose row 0 was stream step ``first`` (``rows`` [T, 2])."""
+        """Keep the measured rows of a chunk whose row 0 was stream step ``first`` (``rows`` [T, 4]:
+        :data:`FIDELITY_COLUMNS`)."""
         if self.every:
             measured = np.flatnonzero((first + np.arange(len(rows))) % self.every == 0)
             self._blocks.append(np.column_stack([first + measured, rows[measured]]))
 
     def as_dict(self) -> dict[str, np.ndarray]:
-        """``step`` (int64[M], steps since the stream start), ``cosine`` and ``relative_error`` (float64[M])."""
-        log = np.concatenate(self._blocks) if self._blocks else np.zeros((0, 3))
-        return {"step": log[:, 0].astype(np.int64), "cosine": log[:, 1], "relative_error": log[:, 2]}
+        """``step`` (int64[M], steps since the stream start) and the :data:`FIDELITY_COLUMNS` (float64[M]):
+        ``cosine``, ``relative_error``, ``cosine_recurrent``, ``relative_error_recurrent``."""
+        log = np.concatenate(self._blocks) if self._blocks else np.zeros((0, 1 + len(FIDELITY_COLUMNS)))
+        return {"step": log[:, 0].astype(np.int64), **{key: log[:, 1 + k] for k, key in enumerate(FIDELITY_COLUMNS)}}
 
 
 def fidelity_summary(record: dict[str, np.ndarray]) -> dict[str, Any]:
-    """Mean, median and last cosine and relative error of a ``fidelity()`` record (NaN rows, where
-    the exact gradient was 0, left out), and the count: plain floats for a result JSON."""
+    """Mean, median and last of each column of a ``fidelity()`` record (NaN rows, where the exact
+    gradient was 0, left out), and the count: plain floats (or None) for a result JSON."""
     summary: dict[str, Any] = {"measurements": int(len(record["step"]))}
-    for key in ("cosine", "relative_error"):
+    for key in FIDELITY_COLUMNS:
         values = np.asarray(record[key], dtype=float)
         values = values[np.isfinite(values)]
         summary[f"{key}_mean"] = float(values.mean()) if len(values) else None

@@ -143,7 +143,7 @@ class LSTMRTRLLearner(ResettingKernelLearner):
         out = np.empty(len(obs))
         if len(obs):
             first = int(self._state.clock[0])
-            fidelity = np.empty((len(obs), 2))
+            fidelity = np.empty((len(obs), 4))
             self._kernel(obs, np.asarray(cumulant, np.float64), np.asarray(gamma, np.float64), out,
                          self._state, self._scratch, self._settings, self._shadow, self._shadow_scratch, fidelity)
             self._fidelity_log.record(first, fidelity)

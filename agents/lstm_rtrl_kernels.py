@@ -327,6 +327,22 @@ def gradient_agreement(grad, exact):
     return cosine, np.sqrt(diff / norm_e)
 
 
+#: Columns of a fidelity row: cosine and relative error over all parameters, then over the recurrent ones.
+FIDELITY_COLUMNS = ("cosine", "relative_error", "cosine_recurrent", "relative_error_recurrent")
+
+
+@nb.njit(cache=True)
+def record_agreement(fidelity, row, measured, grad, exact, n_readout):
+    """``fidelity[row]`` = the :data:`FIDELITY_COLUMNS` of ``grad`` against ``exact`` (the recurrent
+    part: all but the last ``n_readout`` entries, the readout w), or NaN when not ``measured``."""
+    if not measured:
+        fidelity[row, :] = np.nan
+        return
+    fidelity[row, 0], fidelity[row, 1] = gradient_agreement(grad, exact)
+    p_r = grad.shape[0] - n_readout
+    fidelity[row, 2], fidelity[row, 3] = gradient_agreement(grad[:p_r], exact[:p_r])
+
+
 @nb.njit(cache=True)
 def td_step(state, grad, y, cumulant, gamma, settings):
     """The TD(lambda) tail of a step, after the forward pass gave y = y_{t+1} and its ``grad``:
@@ -373,8 +389,7 @@ def run_steps(obs, cumulant, gamma, out, state, scratch, settings, shadow, shado
             y = lstm_step_with_uoro(theta, obs[row], state, scratch, n, d, settings.uoro_eps)
         else:
             y = lstm_step_with_sensitivities(theta, obs[row], state, scratch, n, d)
-        fidelity[row, 0], fidelity[row, 1] = np.nan, np.nan
-        if settings.fidelity_every > 0 and t % settings.fidelity_every == 0:
-            fidelity[row, 0], fidelity[row, 1] = gradient_agreement(scratch.grad, shadow_scratch.grad)
+        record_agreement(fidelity, row, settings.fidelity_every > 0 and t % settings.fidelity_every == 0,
+                         scratch.grad, shadow_scratch.grad, d)
         td_step(state, scratch.grad, y, cumulant[row], gamma[row], settings)
         out[row] = y

@@ -31,7 +31,7 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from rtrlbench.agents.lstm_rtrl_kernels import gradient_agreement, random_sign, td_step
+from rtrlbench.agents.lstm_rtrl_kernels import random_sign, record_agreement, td_step
 
 #: ``RNNSettings.approximation`` codes.
 EXACT, UORO, RFLO = 0, 2, 3
@@ -266,8 +266,7 @@ def run_steps(obs, cumulant, gamma, out, state, scratch, settings, shadow, shado
             y = rnn_step_uoro(state.theta, obs[row], state, scratch, n, d, leak, settings.uoro_eps)
         else:
             y = rnn_step_exact(state.theta, obs[row], state, scratch, n, d, leak)
-        fidelity[row, 0], fidelity[row, 1] = np.nan, np.nan
-        if settings.fidelity_every > 0 and t % settings.fidelity_every == 0:
-            fidelity[row, 0], fidelity[row, 1] = gradient_agreement(scratch.grad, shadow_scratch.grad)
+        record_agreement(fidelity, row, settings.fidelity_every > 0 and t % settings.fidelity_every == 0,
+                         scratch.grad, shadow_scratch.grad, d)
         td_step(state, scratch.grad, y, cumulant[row], gamma[row], settings)
         out[row] = y

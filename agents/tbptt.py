@@ -143,7 +143,7 @@ class TBPTTLearner(ResettingKernelLearner):
         if self.fidelity_every:
             first = int(self.clock[0])
             extra = TBPTTFidelity(self._shadow, self._shadow_scratch, np.array([self.fidelity_every]),
-                                  np.zeros(self.theta.size, self.dtype), np.empty((len(obs), 2)))
+                                  np.zeros(self.theta.size, self.dtype), np.empty((len(obs), 4)))
             run_steps_measured(obs, cumulant, gamma, out, self._state, self._scratch, self._consts, self._shape, extra)
             self._fidelity_log.record(first, extra.fidelity)
         else:

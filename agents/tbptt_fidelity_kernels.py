@@ -14,14 +14,14 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from rtrlbench.agents.lstm_rtrl_kernels import gradient_agreement, lstm_step_with_sensitivities
+from rtrlbench.agents.lstm_rtrl_kernels import lstm_step_with_sensitivities, record_agreement
 from rtrlbench.agents.tbptt_kernels import loop_with, truncated_gradient
 
 
 class TBPTTFidelity(NamedTuple):
     """The measurement's arrays: the exact shadow (``lstm_rtrl_kernels.LSTMRTRLState`` and scratch,
     float64), ``every`` (int64[1], N), ``full_grad`` [P] (T-BPTT's gradient, the learner's dtype) and
-    ``fidelity`` [T, 2] (cosine, relative error per row; NaN on unmeasured rows)."""
+    ``fidelity`` [T, 4] (lstm_rtrl_kernels.FIDELITY_COLUMNS per row; NaN on unmeasured rows)."""
 
     shadow: tuple
     shadow_scratch: tuple
@@ -34,11 +34,10 @@ class TBPTTFidelity(NamedTuple):
 def _measure(row, obs, t, window, state, scratch, consts, shape, extra):
     lstm_step_with_sensitivities(state.theta, obs[row], extra.shadow, extra.shadow_scratch, shape.n_inputs,
                                  shape.n_hidden)
-    extra.fidelity[row, 0], extra.fidelity[row, 1] = np.nan, np.nan
-    if t % extra.every[0] == 0:
+    measured = t % extra.every[0] == 0
+    if measured:
         truncated_gradient(window, state, scratch, consts, shape, extra.full_grad)
-        extra.fidelity[row, 0], extra.fidelity[row, 1] = gradient_agreement(extra.full_grad,
-                                                                             extra.shadow_scratch.grad)
+    record_agreement(extra.fidelity, row, measured, extra.full_grad, extra.shadow_scratch.grad, shape.n_hidden)
 
 
 #: ``run_steps_measured(obs, cumulant, gamma, out, state, scratch, consts, shape, fidelity)``: T-BPTT's

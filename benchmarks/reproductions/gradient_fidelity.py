@@ -39,15 +39,17 @@ def fidelity_table(steps: int, every: int, seed: int = 0, progress: bool = True)
     from rtrlbench.run import make_env, run
 
     lines = [f"Gradient fidelity on TracePatterning-v0, {steps:,} steps, seed {seed}, measured every {every} steps",
-             "", "| learner | cosine mean | cosine median | relative error mean | relative error median | MSRE |",
-             "|---|---:|---:|---:|---:|---:|"]
+             "", "| learner | cosine mean (median) | relative error mean (median) | recurrent parameters: cosine "
+             "mean (median) | recurrent: relative error mean (median) | MSRE |", "|---|---:|---:|---:|---:|---:|"]
     n_inputs = make_env("TracePatterning-v0").stream(seed).obs_dim
     for label, learner, hp in tqdm(configs(n_inputs), desc="fidelity runs", unit="run", disable=not progress):
         record = run("TracePatterning-v0", learner, steps, seed, hyperparameters=hp, fidelity_every=every,
                      progress=False)
         s = record["fidelity"]["summary"]
-        lines.append(f"| {label} | {s['cosine_mean']:.4f} | {s['cosine_median']:.4f} | "
-                     f"{s['relative_error_mean']:.3g} | {s['relative_error_median']:.3g} | {record['final_msre']:.5f} |")
+        cells = [f"{s[key + '_mean']:{spec}} ({s[key + '_median']:{spec}})" if s[key + "_mean"] is not None else "n/a"
+                 for key, spec in (("cosine", ".4f"), ("relative_error", ".3g"), ("cosine_recurrent", ".4f"),
+                                   ("relative_error_recurrent", ".3g"))]
+        lines.append(f"| {label} | {' | '.join(cells)} | {record['final_msre']:.5f} |")
     return "\n".join(lines)
 
 

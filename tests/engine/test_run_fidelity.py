@@ -21,6 +21,7 @@ def test_run_records_the_summary_and_curves_and_prints_them(tmp_path, capsys):
     assert record["hyperparameters"]["fidelity_every"] == 50 and fidelity["every"] == 50
     assert fidelity["summary"]["measurements"] == 60
     assert abs(fidelity["summary"]["cosine_mean"] - 1) <= 1e-12 and fidelity["summary"]["relative_error_mean"] <= 1e-12
+    assert abs(fidelity["summary"]["cosine_recurrent_mean"] - 1) <= 1e-12  # w learns: the recurrent part is not 0
     assert len(fidelity["curve_cosine"]) == len(record["curve"]) == 100  # the MSRE curve's blocks of 30 steps
     assert sum(value is not None for value in fidelity["curve_cosine"]) == 60
 
@@ -37,9 +38,12 @@ def test_an_approximation_measures_below_one_and_the_hyperparameter_works_alike(
 
 def test_curves_average_the_measurements_of_each_block():
     record = {"step": np.array([0, 10, 20, 45]), "cosine": np.array([1.0, 0.5, np.nan, 0.2]),
-              "relative_error": np.array([0.0, 1.0, np.nan, 3.0])}
+              "relative_error": np.array([0.0, 1.0, np.nan, 3.0]), "cosine_recurrent": np.full(4, np.nan),
+              "relative_error_recurrent": np.array([1.0, 2.0, 3.0, 4.0])}
     result = fidelity_result(record, 10, curve_window=25, steps=75)
     assert result["curve_cosine"] == [0.75, 0.2, None] and result["curve_relative_error"] == [0.5, 3.0, None]
+    assert result["curve_cosine_recurrent"] == [None, None, None] and result["summary"]["cosine_recurrent_mean"] is None
+    assert result["curve_relative_error_recurrent"] == [2.0, 4.0, None]
     assert result["summary"]["measurements"] == 4 and result["summary"]["cosine_last"] == 0.2
 
 
