@@ -4,7 +4,7 @@ check), learning on TracePatterning-v0 with its defaults, measured every ``--eve
 Markdown table of the cosine and relative error of its gradient against the exact one (mean and
 median over the run) beside its MSRE::
 
-    python -m rtrlbench.benchmarks.reproductions.gradient_fidelity --steps 20000 --every 100
+    python -m rtrlbench.benchmarks.reproductions.fidelity_table --steps 20000 --every 100
 
 The exact shadow runs every step, so a run costs the exact learner's O(d^2 |theta|) per step.
 """
