@@ -18,6 +18,15 @@ With |x| inputs, |h| features, truncation k and u features per stage:
 * UORO (same LSTM):         4|h|^2 + 4|h||x| + 4|h| + 4|h|^2 + 40|h| + 6 P_r
   (the tangent U u_h and the unit updates; per recurrent parameter |theta_tilde|^2, its update
   (2), the gradient estimate (1) and the norms (2); our count)
+* tanh RNN forward (d units, leak): d(|x| + d + 3)     (W x + U h; tanh, leak and readout per unit)
+* tanh-RNN RTRL:            forward + (d^2 + 3d) P_r,  P_r = d(|x| + d + 1)
+  (per recurrent parameter: U J, d^2; the leaky J update, 2 per unit; w^T J, d; our count)
+* RFLO (same RNN):          forward + 3 P_r    (per recurrent parameter: its eligibility (2), its gradient (1))
+* UORO (same RNN):          forward + d^2 + 10d + 6 P_r   (the tangent U u; unit updates; per recurrent
+  parameter as UORO over the LSTM)
+* SwiftTD (linear, n = |x| features): 33 |x| + 5    (per feature: the true-online weight step 3, the
+  meta update of beta 5 (exp and division counted as one each), the h's 6, the trace decays 3, the
+  rate of learning, z . phi and V_delta 4, the new traces 12; the prediction; our count)
 * RTU, linear:              n (15|x| + 52) + 3      (n complex units, counted from our kernel)
 * RTU, non-linear:          n (24|x| + 56) + 3
 * online LRU (N complex units, width H, GELU + GLU; :func:`lru_flops` for the other mixings):
@@ -91,6 +100,28 @@ def uoro_hidden(n_inputs: int, budget: int) -> int:
     return _largest(lambda d: uoro_flops(n_inputs, d), budget, step=1)
 
 
+def tanh_rnn_flops(name: str, n_inputs: int, n_hidden: int) -> int:
+    """The tanh-RNN learners ``name`` ("rnn_rtrl", "rnn_uoro" or "rflo"): see the module docstring."""
+    d = n_hidden
+    forward, recurrent = d * (n_inputs + d + 3), d * (n_inputs + d + 1)
+    extra = {"rnn_rtrl": (d * d + 3 * d) * recurrent, "rflo": 3 * recurrent,
+             "rnn_uoro": d * d + 10 * d + 6 * recurrent}
+    if name not in extra:
+        raise ValueError(f"no tanh-RNN learner {name!r}; known: {', '.join(extra)}")
+    return forward + extra[name]
+
+
+def tanh_rnn_hidden(name: str, n_inputs: int, budget: int) -> int:
+    """The most units whose tanh-RNN learner ``name`` fits ``budget`` FLOPs per step (0 if none)."""
+    positive_int("n_inputs", n_inputs)
+    return _largest(lambda d: tanh_rnn_flops(name, n_inputs, d), budget, step=1)
+
+
+def swifttd_flops(n_inputs: int) -> int:
+    """SwiftTD over ``n_inputs`` features (module docstring)."""
+    return 33 * positive_int("n_inputs", n_inputs) + 5
+
+
 def rtu_flops(n_inputs: int, n_units: int, nonlinear: bool) -> int:
     """Recurrent Trace Units, one multiply-add = 1 as above, per unit: 2|x| input projection,
     then per input weight pair the sensitivities (linear 5 |x|: S^W2 is J S^W1; non-linear 14 |x|:
@@ -156,12 +187,16 @@ def flops_per_step(name: str, n_inputs: int, **hyperparameters) -> int:
         return snap1_flops(n_inputs, hp["n_hidden"])
     if name == "uoro":
         return uoro_flops(n_inputs, hp["n_hidden"])
+    if name in ("rnn_rtrl", "rnn_uoro", "rflo"):
+        return tanh_rnn_flops(name, n_inputs, hp["n_hidden"])
+    if name in ("swifttd", "swifttd_package"):
+        return swifttd_flops(n_inputs)
     if name == "lru":
         return lru_flops(n_inputs, hp["n_hidden"], hp["n_model"], hp["mixing"])
     if name == "elstm":
         return elstm_flops(n_inputs, hp["n_units"], hp["output_gate"])
     raise ValueError(f"no FLOP estimate for learner {name!r}; known: columnar, constructive, ccn, tbptt, lstm_rtrl, "
-                     "snap1, uoro, rtu_linear, rtu_nonlinear, lru, elstm")
+                     "snap1, uoro, rnn_rtrl, rnn_uoro, rflo, swifttd, rtu_linear, rtu_nonlinear, lru, elstm")
 
 
 def tbptt_configs(n_inputs: int, budget: int, truncations=range(1, 51)) -> list[tuple[int, int]]:
@@ -238,6 +273,9 @@ def budget_table(n_inputs: int, budget: int) -> str:
     d = uoro_hidden(n_inputs, budget)
     if d:
         lines.append(f"| uoro | {d} hidden | {uoro_flops(n_inputs, d):,} |")
+    for name in ("rnn_rtrl", "rnn_uoro", "rflo"):
+        if d := tanh_rnn_hidden(name, n_inputs, budget):
+            lines.append(f"| {name} | {d} hidden | {tanh_rnn_flops(name, n_inputs, d):,} |")
     for name in ("rtu_linear", "rtu_nonlinear"):
         if units := rtu_units(n_inputs, budget, name):
             flops = rtu_flops(n_inputs, units, name == "rtu_nonlinear")

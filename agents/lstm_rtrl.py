@@ -28,6 +28,7 @@ import numpy as np
 from rtrlbench.agents import lstm_rtrl_kernels as kernels
 from rtrlbench.agents.tbptt_kernels import offsets
 from rtrlbench.agents.td_lambda import optimizer_code
+from rtrlbench.agents.gradient_fidelity import FidelityLog, restore_shadow, shadow_checkpoint
 from rtrlbench.agents.kernel_loop_learner import ResettingKernelLearner
 from rtrlbench.learner_interface import restore_arrays
 from rtrlbench.validation import int_at_least, positive_float, positive_int, step_size, unit_interval
@@ -51,6 +52,11 @@ class LSTMRTRLLearner(ResettingKernelLearner):
     approximation = kernels.EXACT
     #: UORO's normaliser offset (see UOROLearner); unused by the others.
     uoro_eps = 0.0
+    #: The approximation code of the exact reference (the fidelity shadow), and the compiled loop.
+    exact = kernels.EXACT
+    _kernel = staticmethod(kernels.run_steps)
+    #: State arrays a new stream keeps (the others are zeroed by ``_reset_memory``).
+    _persistent = ("theta", "v", "rng")
 
     def __init__(self, n_inputs: int, *, seed: int = 0, alpha: float = 1e-3, lam: float = 0.99,
                  optimizer: str = "rmsprop", n_hidden: int = 2, beta2: float = 0.9999, eps: float = 1e-8,
@@ -62,20 +68,38 @@ class LSTMRTRLLearner(ResettingKernelLearner):
         self.eps = positive_float("eps (RMSProp offset)", eps)
         self.fidelity_every = int_at_least("fidelity_every", fidelity_every, 0)
         self.optimizer, self.seed = optimizer, seed
-        self._settings = kernels.LSTMRTRLSettings(self.n_inputs, self.n_hidden, self.approximation,
-                                                  optimizer_code(optimizer), self.alpha, self.lam, self.beta2,
-                                                  self.eps, self.uoro_eps, self.fidelity_every)
-        n, d = self.n_inputs, self.n_hidden
-        _, _, ow, size = offsets(n, d)
-        theta = np.zeros(size)
-        theta[:ow] = np.random.default_rng(seed).uniform(-1.0 / math.sqrt(d), 1.0 / math.sqrt(d), ow)
-        self._state = _state_arrays(theta, n, d, self.approximation, seed)
-        self._scratch = _scratch_arrays(n, d, self.approximation)
+        self._settings = self._make_settings()
+        theta = self._initial_theta()
+        self._state = self._state_arrays(theta, self.approximation)
+        self._scratch = self._scratch_arrays(self.approximation)
         # The exact-RTRL shadow of the gradient-fidelity measurement (empty arrays when it is off).
         measured = self.fidelity_every > 0
-        self._shadow = _state_arrays(theta, n if measured else 0, d if measured else 0, kernels.EXACT, seed)
-        self._shadow_scratch = _scratch_arrays(n if measured else 0, d if measured else 0, kernels.EXACT)
-        self._fidelity_log: list[np.ndarray] = []
+        self._shadow = self._state_arrays(theta, self.exact, empty=not measured)
+        self._shadow_scratch = self._scratch_arrays(self.exact, empty=not measured)
+        self._fidelity_log = FidelityLog(self.fidelity_every)
+
+    # ------------------------------------------------------------ network hooks
+    def _make_settings(self) -> kernels.LSTMRTRLSettings:
+        return kernels.LSTMRTRLSettings(self.n_inputs, self.n_hidden, self.approximation,
+                                        optimizer_code(self.optimizer), self.alpha, self.lam, self.beta2,
+                                        self.eps, self.uoro_eps, self.fidelity_every)
+
+    def _initial_theta(self) -> np.ndarray:
+        """W, U, b ~ U(-1/sqrt(d), 1/sqrt(d)) (PyTorch's LSTMCell), w = 0."""
+        _, _, ow, size = offsets(self.n_inputs, self.n_hidden)
+        theta = np.zeros(size)
+        bound = 1.0 / math.sqrt(self.n_hidden)
+        theta[:ow] = np.random.default_rng(self.seed).uniform(-bound, bound, ow)
+        return theta
+
+    def _state_arrays(self, theta: np.ndarray, approximation: int, empty: bool = False):
+        """Fresh state for ``approximation`` sharing ``theta`` (``empty``: a placeholder of size 0)."""
+        n, d = (0, 0) if empty else (self.n_inputs, self.n_hidden)
+        return _state_arrays(theta, n, d, approximation, self.seed)
+
+    def _scratch_arrays(self, approximation: int, empty: bool = False):
+        n, d = (0, 0) if empty else (self.n_inputs, self.n_hidden)
+        return _scratch_arrays(n, d, approximation)
 
     @property
     def theta(self) -> np.ndarray:
@@ -105,27 +129,24 @@ class LSTMRTRLLearner(ResettingKernelLearner):
         """The gradient-fidelity measurements so far (``fidelity_every > 0``): ``step`` (int64[M], steps
         since the stream start), ``cosine`` and ``relative_error`` (float64[M]) of the learner's
         dy/dtheta against the exact RTRL gradient on the same weights and stream."""
-        log = np.concatenate(self._fidelity_log) if self._fidelity_log else np.zeros((0, 3))
-        return {"step": log[:, 0].astype(np.int64), "cosine": log[:, 1], "relative_error": log[:, 2]}
+        return self._fidelity_log.as_dict()
 
     # ------------------------------------------------------------------ Learner API
     def _reset_memory(self) -> None:
         """Forget the stream (LSTM state, influence matrices, trace); keep the weights and RMSProp state."""
         for state in (self._state, self._shadow):
-            for name in ("trace", "h", "c", "jh", "jc", "u_tilde", "theta_tilde", "clock", "last_y"):  # not rng
-                getattr(state, name).fill(0)
+            for name, array in zip(state._fields, state):
+                if name not in self._persistent:
+                    array.fill(0)
 
     def _steps(self, obs, cumulant, gamma) -> np.ndarray:
         out = np.empty(len(obs))
         if len(obs):
             first = int(self._state.clock[0])
-            fidelity = np.empty((len(obs), 2))
-            kernels.run_steps(obs, np.asarray(cumulant, np.float64), np.asarray(gamma, np.float64), out,
-                              self._state, self._scratch, self._settings, self._shadow, self._shadow_scratch,
-                              fidelity)
-            if self.fidelity_every:
-                rows = np.flatnonzero((first + np.arange(len(obs))) % self.fidelity_every == 0)
-                self._fidelity_log.append(np.column_stack([first + rows, fidelity[rows]]))
+            fidelity = np.empty((len(obs), 4))
+            self._kernel(obs, np.asarray(cumulant, np.float64), np.asarray(gamma, np.float64), out,
+                         self._state, self._scratch, self._settings, self._shadow, self._shadow_scratch, fidelity)
+            self._fidelity_log.record(first, fidelity)
         return out
 
     def hyperparameters(self) -> dict[str, Any]:
@@ -135,15 +156,13 @@ class LSTMRTRLLearner(ResettingKernelLearner):
     def get_state(self) -> dict[str, Any]:
         state = super().get_state()
         state.update({name: array.copy() for name, array in zip(self._state._fields, self._state)})
-        state["fidelity_shadow"] = {name: array.copy() for name, array in zip(self._shadow._fields, self._shadow)
-                                    if name not in ("theta", "started")}
+        state["fidelity_shadow"] = shadow_checkpoint(self._shadow)
         return state
 
     def set_state(self, state: dict[str, Any]) -> None:
         """Restore a checkpoint (the fidelity shadow too; measurements already logged stay with their learner)."""
         restore_arrays(self._state, state, type(self).__name__, "n_inputs or n_hidden")
-        shadow = {**state.get("fidelity_shadow", {}), "theta": state["theta"], "started": state["started"]}
-        restore_arrays(self._shadow, shadow, type(self).__name__, "n_inputs, n_hidden or fidelity_every")
+        restore_shadow(self._shadow, state, type(self).__name__)
         super().set_state(state)
 
 
@@ -184,6 +203,13 @@ class UOROLearner(LSTMRTRLLearner):
 
     def hyperparameters(self) -> dict[str, Any]:
         return {**super().hyperparameters(), "uoro_eps": self.uoro_eps}
+
+
+def exact_shadow(theta: np.ndarray, n: int, d: int, measured: bool) -> tuple:
+    """(state, scratch) of an exact dense-LSTM RTRL shadow over ``theta`` (float64; empty placeholders
+    when not ``measured``): the reference of the gradient-fidelity measurement (T-BPTT's too)."""
+    n, d = (n, d) if measured else (0, 0)
+    return _state_arrays(theta, n, d, kernels.EXACT, 0), _scratch_arrays(n, d, kernels.EXACT)
 
 
 def _state_arrays(theta: np.ndarray, n: int, d: int, approximation: int, seed: int) -> kernels.LSTMRTRLState:

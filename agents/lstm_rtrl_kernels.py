@@ -327,6 +327,41 @@ def gradient_agreement(grad, exact):
     return cosine, np.sqrt(diff / norm_e)
 
 
+#: Columns of a fidelity row: cosine and relative error over all parameters, then over the recurrent ones.
+FIDELITY_COLUMNS = ("cosine", "relative_error", "cosine_recurrent", "relative_error_recurrent")
+
+
+@nb.njit(cache=True)
+def record_agreement(fidelity, row, measured, grad, exact, n_readout):
+    """``fidelity[row]`` = the :data:`FIDELITY_COLUMNS` of ``grad`` against ``exact`` (the recurrent
+    part: all but the last ``n_readout`` entries, the readout w), or NaN when not ``measured``."""
+    if not measured:
+        fidelity[row, :] = np.nan
+        return
+    fidelity[row, 0], fidelity[row, 1] = gradient_agreement(grad, exact)
+    p_r = grad.shape[0] - n_readout
+    fidelity[row, 2], fidelity[row, 3] = gradient_agreement(grad[:p_r], exact[:p_r])
+
+
+@nb.njit(cache=True)
+def td_step(state, grad, y, cumulant, gamma, settings):
+    """The TD(lambda) tail of a step, after the forward pass gave y = y_{t+1} and its ``grad``:
+    delta = c + gamma y - y_t; theta += step(delta e); e = lambda gamma e + grad; then the clock
+    and last prediction move on. At clock 0 (stream start) the trace starts afresh, no update.
+    ``state`` and ``settings`` are any NamedTuples with the fields used here (the dense-LSTM and
+    tanh-RNN learners' share them)."""
+    t, size = state.clock[0], state.theta.shape[0]
+    if t > 0:
+        delta = cumulant + gamma * y - state.last_y[0]
+        update_then_accumulate(state.theta, state.trace, grad, size, delta, settings.alpha, settings.lam * gamma,
+                               settings.optimizer, state.v, settings.beta2, settings.eps)
+    else:
+        update_then_accumulate(state.theta, state.trace, grad, size, 0.0, settings.alpha, 0.0, NO_UPDATE, state.v,
+                               settings.beta2, settings.eps)
+    state.last_y[0] = y
+    state.clock[0] = t + 1
+
+
 @nb.njit(cache=True)
 def run_steps(obs, cumulant, gamma, out, state, scratch, settings, shadow, shadow_scratch, fidelity):
     """Process the rows of a chunk in order; ``out[i]`` = the prediction made at row i.
@@ -342,11 +377,10 @@ def run_steps(obs, cumulant, gamma, out, state, scratch, settings, shadow, shado
     the trace starts afresh. A ``gamma = 0`` restarts the trace only: the LSTM state and its
     influence matrices run on, as in the T-BPTT learner.
     """
-    theta, trace, v, clock, last_y = state.theta, state.trace, state.v, state.clock, state.last_y
+    theta = state.theta
     n, d = settings.n_inputs, settings.n_hidden
-    size = theta.shape[0]
     for row in range(obs.shape[0]):
-        t = clock[0]
+        t = state.clock[0]
         if settings.fidelity_every > 0:
             lstm_step_with_sensitivities(theta, obs[row], shadow, shadow_scratch, n, d)
         if settings.approximation == SNAP1:
@@ -355,16 +389,7 @@ def run_steps(obs, cumulant, gamma, out, state, scratch, settings, shadow, shado
             y = lstm_step_with_uoro(theta, obs[row], state, scratch, n, d, settings.uoro_eps)
         else:
             y = lstm_step_with_sensitivities(theta, obs[row], state, scratch, n, d)
-        fidelity[row, 0], fidelity[row, 1] = np.nan, np.nan
-        if settings.fidelity_every > 0 and t % settings.fidelity_every == 0:
-            fidelity[row, 0], fidelity[row, 1] = gradient_agreement(scratch.grad, shadow_scratch.grad)
-        if t > 0:
-            delta = cumulant[row] + gamma[row] * y - last_y[0]
-            update_then_accumulate(theta, trace, scratch.grad, size, delta, settings.alpha, settings.lam * gamma[row],
-                                   settings.optimizer, v, settings.beta2, settings.eps)
-        else:
-            update_then_accumulate(theta, trace, scratch.grad, size, 0.0, settings.alpha, 0.0, NO_UPDATE, v,
-                                   settings.beta2, settings.eps)
-        last_y[0] = y
-        clock[0] = t + 1
+        record_agreement(fidelity, row, settings.fidelity_every > 0 and t % settings.fidelity_every == 0,
+                         scratch.grad, shadow_scratch.grad, d)
+        td_step(state, scratch.grad, y, cumulant[row], gamma[row], settings)
         out[row] = y

@@ -39,10 +39,13 @@ from typing import Any
 import numpy as np
 
 from rtrlbench.agents import tbptt_kernels as kernels
+from rtrlbench.agents.gradient_fidelity import FidelityLog, restore_shadow, shadow_checkpoint
 from rtrlbench.agents.kernel_loop_learner import ResettingKernelLearner
+from rtrlbench.agents.lstm_rtrl import exact_shadow
+from rtrlbench.agents.tbptt_fidelity_kernels import TBPTTFidelity, run_steps_measured
 from rtrlbench.learner_interface import restore_arrays
 from rtrlbench.agents.td_lambda import optimizer_code
-from rtrlbench.validation import choice, positive_float, positive_int, step_size, unit_interval
+from rtrlbench.validation import choice, int_at_least, positive_float, positive_int, step_size, unit_interval
 
 #: Float types the learner can compute in (``dtype`` hyperparameter).
 DTYPES = ("float32", "float64")
@@ -63,19 +66,24 @@ class TBPTTLearner(ResettingKernelLearner):
         truncation: steps k the gradient flows back (>= 1; k = 1 is the last step only).
         beta2, eps: RMSProp's decay and denominator offset (the authors': 0.9999, 1e-8).
         dtype: ``"float64"`` or ``"float32"``: the precision of all learner arrays and arithmetic.
+        fidelity_every: N > 0 measures the truncated gradient against the untruncated one every N
+            steps (an exact dense-LSTM RTRL shadow on the same weights and stream, float64;
+            :mod:`rtrlbench.agents.tbptt_fidelity_kernels`), read with :meth:`fidelity`; 0: off.
+            Listed in ``hyperparameters()`` only when on.
     """
 
     name = "tbptt"
 
     def __init__(self, n_inputs: int, *, seed: int = 0, alpha: float = 1e-3, lam: float = 0.99,
                  optimizer: str = "rmsprop", n_hidden: int = 2, truncation: int = 30, beta2: float = 0.9999,
-                 eps: float = 1e-8, dtype: str = "float64") -> None:
+                 eps: float = 1e-8, dtype: str = "float64", fidelity_every: int = 0) -> None:
         super().__init__(n_inputs)
         n_hidden, truncation = positive_int("n_hidden", n_hidden), positive_int("truncation", truncation)
         alpha, lam = step_size(alpha), unit_interval("lam (trace decay lambda)", lam)
         beta2 = unit_interval("beta2 (RMSProp decay)", beta2, high_open=True)
         eps = positive_float("eps (RMSProp offset)", eps)
         dtype = choice("dtype", dtype, DTYPES)
+        self.fidelity_every = int_at_least("fidelity_every", fidelity_every, 0)
         self._optimizer = optimizer_code(optimizer)
         self.seed, self.alpha, self.lam, self.optimizer = seed, float(alpha), float(lam), optimizer
         self.n_hidden, self.truncation = int(n_hidden), int(truncation)
@@ -100,6 +108,8 @@ class TBPTTLearner(ResettingKernelLearner):
         self._scratch = kernels.TBPTTScratch(
             grad=np.zeros((min(4 * d, max(1, 512 // n)), n), dtype), tail_grad=np.zeros(size - 4 * d * n, dtype),
             dz=np.zeros((k, 4 * d), dtype), work=np.zeros(2 * d, dtype), slots=np.zeros(k + 1, dtype=np.int64))
+        self._shadow, self._shadow_scratch = exact_shadow(self._state.theta, n, d, self.fidelity_every > 0)
+        self._fidelity_log = FidelityLog(self.fidelity_every)
 
     # ------------------------------------------------------------------ parameters
     @property
@@ -122,25 +132,45 @@ class TBPTTLearner(ResettingKernelLearner):
         """Forget the stream (LSTM state, history, trace); keep the weights and RMSProp state."""
         for name in ("trace", "hist_x", "hist_nz", "hist_h", "hist_c", "hist_gate", "hist_tc", "clock", "last_y"):
             getattr(self, name).fill(0)
+        for name in ("h", "c", "jh", "jc"):
+            getattr(self._shadow, name).fill(0)
 
     def _steps(self, obs, cumulant, gamma) -> np.ndarray:
         out = np.empty(len(obs))
-        if len(obs):
-            kernels.run_steps(obs, cumulant.astype(self.dtype, copy=False), gamma.astype(self.dtype, copy=False), out,
-                              self._state, self._scratch, self._consts, self._shape)
+        if not len(obs):
+            return out
+        cumulant, gamma = cumulant.astype(self.dtype, copy=False), gamma.astype(self.dtype, copy=False)
+        if self.fidelity_every:
+            first = int(self.clock[0])
+            extra = TBPTTFidelity(self._shadow, self._shadow_scratch, np.array([self.fidelity_every]),
+                                  np.zeros(self.theta.size, self.dtype), np.empty((len(obs), 4)))
+            run_steps_measured(obs, cumulant, gamma, out, self._state, self._scratch, self._consts, self._shape, extra)
+            self._fidelity_log.record(first, extra.fidelity)
+        else:
+            kernels.run_steps(obs, cumulant, gamma, out, self._state, self._scratch, self._consts, self._shape)
         return out
+
+    def fidelity(self) -> dict[str, np.ndarray]:
+        """The measurements so far (``fidelity_every > 0``): ``step``, ``cosine``, ``relative_error``
+        of the truncated dy/dtheta against the untruncated (exact RTRL) one on the same weights."""
+        return self._fidelity_log.as_dict()
 
     def hyperparameters(self) -> dict[str, Any]:
         return {"alpha": self.alpha, "lam": self.lam, "optimizer": self.optimizer, "n_hidden": self.n_hidden,
-                "truncation": self.truncation, "beta2": self.beta2, "eps": self.eps, "dtype": self.dtype}
+                "truncation": self.truncation, "beta2": self.beta2, "eps": self.eps, "dtype": self.dtype,
+                **({"fidelity_every": self.fidelity_every} if self.fidelity_every else {})}
 
     def get_state(self) -> dict[str, Any]:
         state = super().get_state()
         state.update({name: getattr(self, name).copy() for name in _STATE_ARRAYS})
+        if self.fidelity_every:
+            state["fidelity_shadow"] = shadow_checkpoint(self._shadow)
         return state
 
     def set_state(self, state: dict[str, Any]) -> None:
         restore_arrays(self._state, state, "TBPTTLearner", "n_inputs, n_hidden or truncation")
+        if self.fidelity_every or "fidelity_shadow" in state:
+            restore_shadow(self._shadow, state, "TBPTTLearner")
         super().set_state(state)
 
 

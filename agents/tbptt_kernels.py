@@ -421,6 +421,64 @@ class TBPTTShape(NamedTuple):
 
 
 @nb.njit(cache=True)
+def truncated_gradient(window, state, scratch, consts, shape, out):
+    """The whole truncated gradient dy/dtheta [P] of the step :func:`forward_and_backward` just made,
+    into ``out`` (the learner never forms it: this is for measuring it, e.g. gradient fidelity)."""
+    n, d = shape.n_inputs, shape.n_hidden
+    zero = consts[ZERO]
+    block = out[:4 * d * n].reshape((4 * d, n))
+    input_gradient_rows(block, 0, 4 * d, 0, n, window, scratch.slots, scratch.dz, state.hist_x, state.hist_nz, zero)
+    recurrent_gradient(out[4 * d * n:], d, window, scratch.slots, scratch.dz, state.hist_h, zero)
+
+
+def loop_with(hook):
+    """The per-step loop of :func:`run_steps`, calling the compiled ``hook(row, obs, t, window, state,
+    scratch, consts, shape, extra)`` after each step's backward pass and before its update (theta is
+    still theta_t and ``scratch.dz`` holds the window's deltas): a measurement's way in without a
+    second copy of the loop. ``extra`` is passed through to the hook."""
+
+    @nb.njit(cache=True)
+    def loop(obs, cumulant, gamma, out, state, scratch, consts, shape, extra):
+        theta, trace, v, clock, last_y = state.theta, state.trace, state.v, state.clock, state.last_y
+        hist_x, hist_nz, hist_h, hist_c = state.hist_x, state.hist_nz, state.hist_h, state.hist_c
+        hist_gate, hist_tc = state.hist_gate, state.hist_tc
+        grad, tail_grad, dz, work, slots = scratch.grad, scratch.tail_grad, scratch.dz, scratch.work, scratch.slots
+        n, d, k, optimizer = shape.n_inputs, shape.n_hidden, shape.truncation, shape.optimizer
+        zero, one, lam = consts[ZERO], consts[ONE], consts[LAM]
+        W, U, tail = split(theta, n, d)
+        tail_e, tail_v = split(trace, n, d)[2], split(v, n, d)[2]
+        dh = work[:d]
+        dc = work[d:2 * d]
+        for row in range(obs.shape[0]):
+            t = clock[0]
+            window = window_slots(t, k, slots)
+            y = lstm_forward(W, U, tail, obs[row], n, d, slots[0], slots[1], hist_x, hist_nz, hist_h, hist_c,
+                             hist_gate, hist_tc, zero, one)
+            backward_deltas(U, tail, d, window, slots, hist_h, hist_c, hist_gate, hist_tc, dz, dh, dc, zero, one)
+            hook(row, obs, t, window, state, scratch, consts, shape, extra)
+            learn = t > 0
+            delta = cumulant[row] + gamma[row] * y - last_y[0] if learn else zero
+            decay = lam * gamma[row] if learn else zero
+            update_input_weights(theta, trace, v, grad, n, d, window, slots, dz, hist_x, hist_nz, learn, optimizer,
+                                 delta, decay, consts)
+            update_tail(tail, tail_e, tail_v, tail_grad, d, window, slots, dz, hist_h, learn, optimizer, delta, decay,
+                        consts)
+            last_y[0] = y
+            clock[0] = t + 1
+            out[row] = y
+
+    return loop
+
+
+@nb.njit(cache=True, inline="always")
+def _no_hook(row, obs, t, window, state, scratch, consts, shape, extra):
+    pass
+
+
+_plain_loop = loop_with(_no_hook)
+
+
+@nb.njit(cache=True)
 def run_steps(obs, cumulant, gamma, out, state, scratch, consts, shape):
     """Process the rows of a chunk in order; ``out[i]`` = the prediction made at row i.
 
@@ -432,31 +490,6 @@ def run_steps(obs, cumulant, gamma, out, state, scratch, consts, shape):
     ``state``: :class:`TBPTTState`; ``scratch``: :class:`TBPTTScratch`; ``shape``:
     :class:`TBPTTShape`. Float arrays share one dtype: ``cumulant``, ``gamma``, the state and
     scratch arrays and ``consts`` (indexed by ZERO, ONE, ALPHA, LAM, BETA2, ONE_MINUS_BETA2,
-    EPS); ``out``: float64.
+    EPS); ``out``: float64. (The loop is :func:`loop_with`'s, with no hook.)
     """
-    theta, trace, v, clock, last_y = state.theta, state.trace, state.v, state.clock, state.last_y
-    hist_x, hist_nz, hist_h, hist_c = state.hist_x, state.hist_nz, state.hist_h, state.hist_c
-    hist_gate, hist_tc = state.hist_gate, state.hist_tc
-    grad, tail_grad, dz, work, slots = scratch.grad, scratch.tail_grad, scratch.dz, scratch.work, scratch.slots
-    n, d, k, optimizer = shape.n_inputs, shape.n_hidden, shape.truncation, shape.optimizer
-    zero, one, lam = consts[ZERO], consts[ONE], consts[LAM]
-    W, U, tail = split(theta, n, d)
-    tail_e, tail_v = split(trace, n, d)[2], split(v, n, d)[2]
-    dh = work[:d]
-    dc = work[d:2 * d]
-    for row in range(obs.shape[0]):
-        t = clock[0]
-        window = window_slots(t, k, slots)
-        y = lstm_forward(W, U, tail, obs[row], n, d, slots[0], slots[1], hist_x, hist_nz, hist_h, hist_c,
-                         hist_gate, hist_tc, zero, one)
-        backward_deltas(U, tail, d, window, slots, hist_h, hist_c, hist_gate, hist_tc, dz, dh, dc, zero, one)
-        learn = t > 0
-        delta = cumulant[row] + gamma[row] * y - last_y[0] if learn else zero
-        decay = lam * gamma[row] if learn else zero
-        update_input_weights(theta, trace, v, grad, n, d, window, slots, dz, hist_x, hist_nz, learn, optimizer,
-                             delta, decay, consts)
-        update_tail(tail, tail_e, tail_v, tail_grad, d, window, slots, dz, hist_h, learn, optimizer, delta, decay,
-                    consts)
-        last_y[0] = y
-        clock[0] = t + 1
-        out[row] = y
+    _plain_loop(obs, cumulant, gamma, out, state, scratch, consts, shape, 0)

@@ -17,6 +17,7 @@ import rtrlbench
 from rtrlbench.learner_interface import Learner
 from rtrlbench.agents.registry import make_learner
 from rtrlbench.atomic import write_json
+from rtrlbench.evaluation.fidelity_curves import fidelity_result
 from rtrlbench.evaluation.return_error import ReturnErrorTracker
 from rtrlbench.validation import positive_int
 
@@ -50,7 +51,8 @@ def build_learner(name: str, stream, seed: int, hyperparameters: dict | None = N
 
 def run(env_id: str, learner: str, steps: int, seed: int = 0, *, env_kwargs: dict | None = None,
         hyperparameters: dict | None = None, final_window: int | None = None, curve_window: int | None = None,
-        chunk_size: int | None = None, progress: bool = True, out_dir: str | Path | None = None) -> dict[str, Any]:
+        chunk_size: int | None = None, progress: bool = True, out_dir: str | Path | None = None,
+        fidelity_every: int | None = None) -> dict[str, Any]:
     """Run ``learner`` on ``steps`` steps of ``env_id`` (seeded) and return the result record.
 
     The record holds the env and its kwargs, the learner and its hyperparameters, the
@@ -58,8 +60,14 @@ def run(env_id: str, learner: str, steps: int, seed: int = 0, *, env_kwargs: dic
     (default: the env's scoring window), and the learning curve (mean squared return
     error per block of ``curve_window`` steps). With ``out_dir`` it is also written
     there as JSON (atomically), and the path is in ``record["path"]``.
+
+    ``fidelity_every=N`` (or the hyperparameter of that name) measures the learner's gradient against
+    the exact RTRL one every N steps (learners with an exact reference: :func:`fidelity_learners`);
+    the record then holds ``fidelity``: a summary and curves on the MSRE curve's blocks
+    (:func:`rtrlbench.evaluation.fidelity_curves.fidelity_result`).
     """
     positive_int("steps", steps)
+    hyperparameters = with_fidelity(learner, hyperparameters, fidelity_every)
     env = make_env(env_id, env_kwargs)
     stream = env.stream(seed)
     chunk_size = chunk_size or default_chunk_size(stream.obs_dim)
@@ -99,9 +107,30 @@ def run(env_id: str, learner: str, steps: int, seed: int = 0, *, env_kwargs: dic
         "steps_per_second": steps / seconds if seconds > 0 else math.inf,
         "machine": {"platform": platform.platform(), "python": platform.python_version(), "numpy": np.__version__},
     }
+    if getattr(agent, "fidelity_every", 0):
+        record["fidelity"] = fidelity_result(agent.fidelity(), agent.fidelity_every, curve_window, steps)
     if out_dir is not None:
         record["path"] = str(write_json(Path(out_dir) / result_filename(record), record))
     return record
+
+
+def fidelity_learners() -> list[str]:
+    """The registered learners that can measure gradient fidelity (``fidelity_every``, ``fidelity()``)."""
+    from rtrlbench.agents.registry import LEARNERS, learner_class
+
+    return [name for name in LEARNERS if callable(getattr(learner_class(name), "fidelity", None))]
+
+
+def with_fidelity(learner: str, hyperparameters: dict | None, fidelity_every: int | None) -> dict | None:
+    """``hyperparameters`` with ``fidelity_every`` added (None: unchanged), refusing a learner
+    without an exact reference to measure against."""
+    if fidelity_every is None:
+        return hyperparameters
+    positive_int("fidelity_every", fidelity_every)
+    if learner not in fidelity_learners():
+        raise ValueError(f"learner {learner!r} has no exact RTRL reference to measure gradient fidelity against; "
+                         f"--fidelity-every works with: {', '.join(fidelity_learners())}")
+    return {**(hyperparameters or {}), "fidelity_every": fidelity_every}
 
 
 def run_or_reuse(env_id: str, learner: str, steps: int, seed: int, *, out_dir: str | Path | None,

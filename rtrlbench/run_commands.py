@@ -20,6 +20,9 @@ def register(subparsers) -> None:
     run.add_argument("--env-kwargs", default="{}", help="env constructor arguments as a JSON object")
     run.add_argument("--final-window", type=int, default=None, help="steps in the final error window (default: the env's)")
     run.add_argument("--out", default=None, help="folder to write the result JSON into")
+    run.add_argument("--fidelity-every", type=int, default=None, metavar="N",
+                     help="measure the learner's gradient against exact RTRL every N steps (cosine, relative "
+                          "error; learners with an exact reference: the dense-LSTM and tanh-RNN families, tbptt)")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     run.set_defaults(handler=run_command)
 
@@ -51,10 +54,15 @@ def run_command(args) -> int:
     record = run(args.env_id, args.learner, args.steps, args.seed,
                  env_kwargs=json_object(args.env_kwargs, "--env-kwargs"),
                  hyperparameters=json_object(args.hparams, "--hparams"),
-                 final_window=args.final_window, progress=not args.no_progress, out_dir=args.out)
+                 final_window=args.final_window, progress=not args.no_progress, out_dir=args.out,
+                 fidelity_every=args.fidelity_every)
     print(f"{args.learner} on {args.env_id}, seed {args.seed}, {args.steps:,} steps: "
           f"return error (MSRE, last {record['final_window']:,} steps) = {record['final_msre']:.6g} "
           f"[{record['steps_per_second']:,.0f} steps/s]")
+    if "fidelity" in record:
+        from rtrlbench.evaluation.fidelity_curves import describe_fidelity
+
+        print(describe_fidelity(record["fidelity"]))
     if "path" in record:
         print(f"result written to {record['path']}")
     return 0

@@ -29,7 +29,8 @@ it is out of reach (RMSProp's per-parameter square root bounds the wide Atari le
 Targets (one thread, twice the authors' C++ on this machine type): on trace patterning
 CCN 20:4 >= 200,000 steps/s, columnar 5 >= 260,000, constructive 10:1 >= 500,000, T-BPTT
 30:2 >= 130,000 and 3:10 >= 160,000; on 275 inputs CCN 15:5 and T-BPTT at the paper's
-sizes >= 30,000; the RTUs at their equal-FLOP sizes >= 300,000 (trace) and >= 30,000 (275 inputs);
+sizes >= 30,000; SnAp-1, UORO (LSTM and tanh RNN) and RFLO at their equal-FLOP sizes >= 100,000
+(trace); the RTUs at their equal-FLOP sizes >= 300,000 (trace) and >= 30,000 (275 inputs);
 <= 200 MB per run beyond the data set.
 """
 from __future__ import annotations
@@ -64,6 +65,17 @@ CONFIGS = [
     # UORO at the budget's sizes (learner_flops.uoro_hidden); issue 16's target: >= 100,000 on trace.
     ("uoro 7", "trace", "uoro", {"n_hidden": 7}, 100_000),
     ("uoro 6", "atari", "uoro", {"n_hidden": 6}, None),
+    # The tanh-RNN family at the budget's sizes on 7 and 275 inputs (learner_flops.tanh_rnn_hidden):
+    # exact RTRL is the reference (no target); issue 16's target for UORO and RFLO: >= 100,000 on trace.
+    ("rnn_rtrl 5", "trace", "rnn_rtrl", {"n_hidden": 5}, None),
+    ("rnn_rtrl 4", "atari", "rnn_rtrl", {"n_hidden": 4}, None),
+    ("rnn_uoro 18", "trace", "rnn_uoro", {"n_hidden": 18}, 100_000),
+    ("rnn_uoro 23", "atari", "rnn_uoro", {"n_hidden": 23}, None),
+    ("rflo 27", "trace", "rflo", {"n_hidden": 27}, 100_000),
+    ("rflo 39", "atari", "rflo", {"n_hidden": 39}, None),
+    # SwiftTD, linear over the inputs (33 FLOPs per input): no budget size, no target.
+    ("swifttd", "trace", "swifttd", {}, None),
+    ("swifttd", "atari", "swifttd", {}, None),
 ]
 #: T-BPTT rows (task, truncation k, hidden d, target): the paper's budget-matched pairs.
 TBPTT_CONFIGS = [("trace", 30, 2, 130_000), ("trace", 3, 10, 160_000), ("trace", 2, 13, None),

@@ -138,7 +138,8 @@ def results_frame(records: Iterable[Mapping[str, Any]], curves: bool = False):
 
     One row per run: run_id, env_id, learner, seed, hyperparameters (JSON text), one
     ``hp.<name>`` column per hyperparameter asked for, steps and the result's summary: for
-    prediction runs final_msre, final_window, wall_seconds, steps_per_second, package_version;
+    prediction runs final_msre, final_window, wall_seconds, steps_per_second, package_version (and,
+    for runs with ``fidelity_every``, ``fidelity.cosine_mean``, ``fidelity.relative_error_mean``, ...);
     for runs of another kind (column ``kind``) every scalar field of its record (for
     Williams-Zipser criterion runs: success, steps_to_criterion, final_mse, ...).
     With ``curves=True`` instead one row per curve point: run_id, env_id, learner, seed,
@@ -162,6 +163,8 @@ def results_frame(records: Iterable[Mapping[str, Any]], curves: bool = False):
         if kind == "prediction":
             summary = {key: result[key] for key in ("final_msre", "final_window", "wall_seconds", "steps_per_second",
                                                      "package_version")}
+            if "fidelity" in result:  # runs with fidelity_every: the gradient-fidelity summary beside the error
+                summary.update({f"fidelity.{k}": v for k, v in result["fidelity"]["summary"].items()})
         else:
             scalars = {key: value for key, value in result.items() if not isinstance(value, (list, dict))}
             summary = {"kind": kind, **{key: value for key, value in scalars.items()

@@ -17,12 +17,14 @@ STEP_SIZE_LEARNERS = {
                                                                       "steps_per_stage": 50},
     "tbptt": {"n_hidden": 2, "truncation": 3}, "lstm_rtrl": {"n_hidden": 2},
     "snap1": {"n_hidden": 2}, "uoro": {"n_hidden": 2},
+    "rnn_rtrl": {"n_hidden": 2}, "rnn_uoro": {"n_hidden": 2}, "rflo": {"n_hidden": 2},
     "rtu_linear": {"n_units": 2}, "rtu_nonlinear": {"n_units": 2},
     "lru": {"n_hidden": 2, "n_model": 2}, "elstm": {"n_units": 2},
 }
 #: How each learner exposes its weights (to check that alpha = 0 freezes them).
 WEIGHTS = {"rtrl": lambda l: l.weights.copy(), "tbptt": lambda l: l.theta.copy(), "lstm_rtrl": lambda l: l.theta.copy(),
            "snap1": lambda l: l.theta.copy(), "uoro": lambda l: l.theta.copy(),
+           "rnn_rtrl": lambda l: l.theta.copy(), "rnn_uoro": lambda l: l.theta.copy(), "rflo": lambda l: l.theta.copy(),
            "columnar": lambda l: np.concatenate(list(l.parameters().values())),
            "constructive": lambda l: np.concatenate(list(l.parameters().values())),
            "ccn": lambda l: np.concatenate(list(l.parameters().values())),
@@ -42,12 +44,18 @@ ENV_PROBABILITIES = [("TracePatterning-v0", "us_noise"), ("TracePatterning-v0", 
 LEARNER_COUNTS = [("rtrl", "n_units"), ("tbptt", "n_hidden"), ("tbptt", "truncation"), ("ccn", "n_features"),
                   ("ccn", "features_per_stage"), ("ccn", "steps_per_stage"), ("constructive", "steps_per_stage"),
                   ("lstm_rtrl", "n_hidden"), ("snap1", "n_hidden"), ("uoro", "n_hidden"),
+                  ("rnn_rtrl", "n_hidden"), ("rnn_uoro", "n_hidden"), ("rflo", "n_hidden"),
                   ("rtu_linear", "n_units"), ("rtu_nonlinear", "n_units"),
                   ("lru", "n_hidden"), ("lru", "n_model"), ("elstm", "n_units")]
 
 
+#: Learners without a fixed step size: the zero predictor, and SwiftTD (its per-feature step sizes are
+#: meta-learned from ``alpha_init``; its own tests check its hyperparameters).
+NO_STEP_SIZE = {"zero", "swifttd", "swifttd_package"}
+
+
 def test_the_learners_with_a_step_size_are_every_learner_but_zero():
-    assert set(STEP_SIZE_LEARNERS) == set(LEARNERS) - {"zero"}
+    assert set(STEP_SIZE_LEARNERS) == set(LEARNERS) - NO_STEP_SIZE
 
 
 @pytest.mark.parametrize("name", sorted(LEARNERS))
