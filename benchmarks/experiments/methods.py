@@ -60,5 +60,20 @@ def equal_flop_methods(n_inputs: int, budget: int, truncations, steps: int = pap
             Method("T-BPTT", "tbptt", fixed=lam, grid={"alpha": paper.ALPHA_TBPTT},
                    variants=[{"truncation": k, "n_hidden": d} for k, d in pairs.items()]),
             *[Method(label, learner, fixed={**lam, **size}, grid={"alpha": ALPHA_FIELD})
-              for label, (learner, size) in sized.items() if label != "Columnar"]]
+              for label, (learner, size) in sized.items() if label != "Columnar"],
+            *dense_approximation_methods(n_inputs, budget)]
+
+
+def dense_approximation_methods(n_inputs: int, budget: int) -> list[Method]:
+    """Dense networks trained by exact or approximate RTRL, each the largest within ``budget``: the LSTM
+    with exact RTRL, SnAp-1 and UORO; the tanh RNN with exact RTRL, UORO and RFLO (random feedback);
+    and SwiftTD, the linear learner on the inputs (its own step-size adaptation, package defaults)."""
+    lstm = {"LSTM RTRL (exact)": ("lstm_rtrl", flops.lstm_rtrl_hidden(n_inputs, budget)),
+            "SnAp-1": ("snap1", flops.snap1_hidden(n_inputs, budget)),
+            "UORO": ("uoro", flops.uoro_hidden(n_inputs, budget))}
+    rnn = {label: (name, flops.tanh_rnn_hidden(name, n_inputs, budget))
+           for label, name in (("tanh RNN RTRL (exact)", "rnn_rtrl"), ("tanh RNN UORO", "rnn_uoro"), ("RFLO", "rflo"))}
+    return [*[Method(label, learner, fixed={"lam": paper.LAMBDA, "n_hidden": hidden}, grid={"alpha": ALPHA_FIELD})
+              for label, (learner, hidden) in {**lstm, **rnn}.items() if hidden > 0],
+            Method("SwiftTD (linear)", "swifttd")]
 

@@ -16,7 +16,8 @@ pytest.importorskip("scipy")
 RACES = [equal_flop_race.PATTERNING, equal_flop_race.CONDITIONING, equal_flop_race.NOISY, equal_flop_race.ATARI]
 #: The hyperparameter that sets each learner's size, and the step that makes it one size larger.
 SIZE = {"columnar": ("n_features", 1), "ccn": ("n_features", 4), "rtu_linear": ("n_units", 1),
-        "rtu_nonlinear": ("n_units", 1), "lru": ("n_hidden", 1), "elstm": ("n_units", 1), "tbptt": ("n_hidden", 1)}
+        "rtu_nonlinear": ("n_units", 1), "lru": ("n_hidden", 1), "elstm": ("n_units", 1), "tbptt": ("n_hidden", 1),
+        **{name: ("n_hidden", 1) for name in ("lstm_rtrl", "snap1", "uoro", "rnn_rtrl", "rnn_uoro", "rflo")}}
 
 
 def _inputs_and_budget(race):
@@ -31,9 +32,10 @@ def _inputs_and_budget(race):
 def test_every_learner_is_the_largest_of_its_kind_within_the_budget(race):
     n_inputs, budget = _inputs_and_budget(race)
     learners = {m.learner for m in race.methods}
-    assert learners >= {"columnar", "ccn", "tbptt", "rtu_linear", "rtu_nonlinear", "lru", "elstm"}
+    assert learners >= {"columnar", "ccn", "tbptt", "rtu_linear", "rtu_nonlinear", "lru", "elstm",
+                        "lstm_rtrl", "snap1", "uoro", "rnn_rtrl", "rnn_uoro", "rflo", "swifttd"}
     for method in race.methods:
-        if method.learner == "oracle":
+        if method.learner in ("oracle", "swifttd"):  # the floor, and the linear baseline (no size to choose)
             continue
         name, step = SIZE[method.learner]
         for config in method.configurations():
@@ -42,7 +44,8 @@ def test_every_learner_is_the_largest_of_its_kind_within_the_budget(race):
             cost = flops.flops_per_step(method.learner, n_inputs, **shape)
             larger = flops.flops_per_step(method.learner, n_inputs, **{**shape, name: shape[name] + step})
             assert cost <= budget < larger, (method.label, shape, cost, larger)
-            assert cost >= 0.5 * budget, (method.label, shape, cost)  # unit granularity: T-BPTT 1:30 on 17 inputs is 59%
+            # Well within the budget, unless one more unit costs half the budget (dense RTRL is cubic in units).
+            assert cost >= 0.5 * budget or larger - cost > 0.5 * budget, (method.label, shape, cost)
 
 
 def test_ccn_stages_end_with_the_run():
