@@ -3,7 +3,7 @@
 from the stored runs of ``rtrlbench sweep race-…`` at one budget.
 
     python -m rtrlbench.benchmarks.experiments.race_summary --store experiment-results/equal-flop-race \
-        --steps 1000000 --seeds 5 --tune-seeds 5 [--games 5]
+        --steps 1000000 --seeds 5 --tune-seeds 5 --atari-steps 250000 --atari-seeds 3 --atari-tune-seeds 2 --games 5
 
 Races with no stored final runs at that budget are shown as "not run".
 """
@@ -23,26 +23,27 @@ RACES = {"TracePatterning ÷ oracle": (equal_flop_race.PATTERNING, "Oracle"),
          "Atari ÷ T-BPTT": (equal_flop_race.ATARI, "T-BPTT")}
 
 
-def race_cells(store: ResultStore, steps: int, seeds: int, tune_seeds: int, games: int | None):
-    """column -> label -> (cell text, selected configuration); None for a race not run at this budget."""
+def race_cells(store: ResultStore, trace_budget: dict, atari_budget: dict):
+    """column -> label -> (cell text, selected configuration); None for a race not run at its budget
+    (``race.budget(**trace_budget)`` for the trace races, ``**atari_budget`` for Atari)."""
     columns = {}
     for column, (race, baseline) in RACES.items():
-        budget = race.budget(steps=steps, seeds=seeds, tune_seeds=tune_seeds,
-                             games=games if race is equal_flop_race.ATARI else None)
+        budget = race.budget(**(atari_budget if race is equal_flop_race.ATARI else trace_budget))
         results = collect(race, budget, store)
         if not results.records.get(baseline):
             columns[column] = None
             continue
         summary = ratio_summary(paired_ratios(results.records, baseline))
-        columns[column] = {label: (interval_cell(summary.get(label)), results.selections[label].winner)
-                           for label in results.records if label != "Oracle"}  # T-BPTT stays: 1 by definition
+        columns[column] = {label: (interval_cell(summary[label]), results.selections[label].winner)
+                           for label in results.records if label in summary and label != "Oracle"}  # T-BPTT: 1
     return columns
 
 
-def markdown(columns, steps: int, seeds: int) -> str:
-    labels = list(dict.fromkeys(label for cells in columns.values() if cells for label in cells))
-    lines = [f"Final error ÷ baseline on the same seed, mean [95% t interval] over {seeds} seeds, {steps:,} steps; "
-             "selected α (and normaliser ε) per race", "",
+def markdown(columns, trace_budget: dict, atari_budget: dict) -> str:
+    labels = list(dict.fromkeys(label for race, _ in RACES.values() for label in (m.label for m in race.methods)
+                                if label != "Oracle"))
+    lines = [f"Final error ÷ baseline on the same seed, mean [95% t interval]; trace: {_describe(trace_budget)}; "
+             f"Atari: {_describe(atari_budget)}; the selected configuration beside each", "",
              "| learner | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
     for label in labels:
         cells = []
@@ -50,12 +51,18 @@ def markdown(columns, steps: int, seeds: int) -> str:
             if per is None:
                 cells.append("not run")
             elif label not in per:
-                cells.append("—")
+                cells.append("not run")
             else:
                 text, winner = per[label]
                 cells.append(f"{text}; {_config(winner)}")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _describe(budget: dict) -> str:
+    games = f", first {budget['games']} games" if budget.get("games") else ""
+    return (f"{budget['steps']:,} steps, step sizes tuned on {budget['tune_seeds']} seeds, "
+            f"{budget['seeds']} seeds{games}")
 
 
 def _config(winner) -> str:
@@ -68,13 +75,17 @@ def _config(winner) -> str:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--store", default="experiment-results/equal-flop-race", help="results store of the races")
-    parser.add_argument("--steps", type=int, required=True, help="steps per run of the sweeps")
-    parser.add_argument("--seeds", type=int, required=True, help="final seeds of the sweeps")
-    parser.add_argument("--tune-seeds", type=int, required=True, help="tuning seeds of the sweeps")
-    parser.add_argument("--games", type=int, help="Atari games of race-atari (first N)")
+    for prefix, race in (("", "trace races"), ("atari-", "race-atari (default: the trace races')")):
+        required = not prefix
+        parser.add_argument(f"--{prefix}steps", type=int, required=required, help=f"steps per run of the {race}")
+        parser.add_argument(f"--{prefix}seeds", type=int, required=required, help=f"final seeds of the {race}")
+        parser.add_argument(f"--{prefix}tune-seeds", type=int, required=required, help=f"tuning seeds of the {race}")
+    parser.add_argument("--games", type=int, help="Atari games of race-atari (first N; default: all 47)")
     args = parser.parse_args(argv)
-    store = ResultStore(args.store)
-    print(markdown(race_cells(store, args.steps, args.seeds, args.tune_seeds, args.games), args.steps, args.seeds))
+    trace = {"steps": args.steps, "seeds": args.seeds, "tune_seeds": args.tune_seeds}
+    atari = {"steps": args.atari_steps or args.steps, "seeds": args.atari_seeds or args.seeds,
+             "tune_seeds": args.atari_tune_seeds or args.tune_seeds, "games": args.games}
+    print(markdown(race_cells(ResultStore(args.store), trace, atari), trace, atari))
 
 
 if __name__ == "__main__":  # pragma: no cover

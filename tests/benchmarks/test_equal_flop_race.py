@@ -113,6 +113,18 @@ def test_a_tiny_race_gives_a_table_from_its_stored_runs(tmp_path):
         assert f"| {label} | {mean:.3g} [{low:.3g}, {high:.3g}] |" in table
         assert mean > 1.0  # nothing beats the Bayes-optimal oracle on its own stream
 
+    # The side-by-side table shows the same cells in the conditioning column, and the other races as not run.
+    from rtrlbench.benchmarks.experiments import race_summary
+
+    tiny = {"steps": 3000, "seeds": 2, "tune_seeds": 2}
+    columns = race_summary.race_cells(store, tiny, {**tiny, "games": 5})
+    assert [c for c, cells in columns.items() if cells is None] == [
+        "TracePatterning ÷ oracle", "NoisyPatterning ÷ oracle", "Atari ÷ T-BPTT"]
+    side_by_side = race_summary.markdown(columns, tiny, {**tiny, "games": 5})
+    for label in labels:
+        mean, low, high = drawn[label][:3]
+        assert f"| {label} | not run | {mean:.3g} [{low:.3g}, {high:.3g}]; " in side_by_side
+
 
 def test_the_atari_race_scores_the_47_games_with_rewards():
     games = [env.split("/")[1].removesuffix("-v1") for env in equal_flop_race.ATARI.envs]
