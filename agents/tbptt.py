@@ -58,7 +58,7 @@ class TBPTTLearner(ResettingKernelLearner):
         seed: initial weights.
         alpha: step size (>= 0; 0 freezes the weights, see :mod:`rtrlbench.validation`).
         lam: trace decay lambda in [0, 1].
-        optimizer: ``"rmsprop"`` (the authors' update) or ``"sgd"``.
+        optimizer: ``"rmsprop"`` (the authors' update), ``"sgd"`` or ``"obgd"``.
         n_hidden: LSTM hidden units d (>= 1).
         truncation: steps k the gradient flows back (>= 1; k = 1 is the last step only).
         beta2, eps: RMSProp's decay and denominator offset (the authors': 0.9999, 1e-8).
