@@ -6,7 +6,7 @@ y_t = V(S_t) and the trace e_t = lambda * gamma_t * e_{t-1} + grad V(S_t):
 
     y_{t+1} = V(S_{t+1})                       (forward pass with theta_t)
     delta   = c_{t+1} + gamma_{t+1} y_{t+1} - y_t
-    theta  += step(delta * e_t)                (SGD or RMSProp, below)
+    theta  += step(delta * e_t)                (SGD, RMSProp or ObGD, below)
     e_{t+1} = lambda * gamma_{t+1} * e_t + grad V(S_{t+1})
 
 so a ``gamma = 0`` (episode start) makes the trace start afresh, and the recorded
@@ -22,9 +22,9 @@ Optimisers (``optimizer`` code):
   value prediction). The sum runs over *every* parameter the step updates, whatever span
   or group it sits in, so ObGD is SGD with the TD error ``obgd_delta(delta, sum_i alpha_i |e_i|)``
   = delta / max(M, 1): learners with one span let :func:`update_then_accumulate` do it;
-  learners with several (CCN's columns and output layer, RTRL's W and readout, T-BPTT's
-  kernels) add up :func:`trace_l1` / :func:`weighted_trace_l1` over all spans, then call
-  the SGD step with that TD error.
+  learners with several (CCN's columns and output layer, RTRL's W and readout) or with
+  their own update kernels (T-BPTT, in its dtype) add up :func:`trace_l1` /
+  :func:`weighted_trace_l1` over all of them, then call the SGD step with that TD error.
 ``alpha`` is per parameter (an array), so that groups of parameters can have their own step size.
 
 :func:`update_then_accumulate` does the update and then the trace step in one pass over
