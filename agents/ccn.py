@@ -261,7 +261,9 @@ class ColumnNetworkLearner(KeywordArrayLearner):
 
     # -------------------------------------------------------------- learning
     def _run_rows(self, obs, cumulant, gamma, predictions, first: bool) -> None:
-        _run_kernel(obs, cumulant, gamma, predictions, first, self._config, self._stage_offsets, self._arrays)
+        obgd_kappa = OBGD_KAPPA if self._config.optimizer == OBGD else None  # None: no ObGD code compiled in
+        _run_kernel(obs, cumulant, gamma, predictions, first, self._config, self._stage_offsets, self._arrays,
+                    obgd_kappa)
 
     # ------------------------------------------------------------ inspection
     def parameters(self) -> dict[str, np.ndarray]:
@@ -369,11 +371,13 @@ def _stage_views(stage, config, stage_off, arrays):
 
 
 @nb.njit(cache=True, error_model="numpy")  # IEEE division (no zero check) in the inlined kernels: loops vectorise
-def _run_kernel(obs, cumulant, gamma, predictions, first, config, stage_off, arrays):
+def _run_kernel(obs, cumulant, gamma, predictions, first, config, stage_off, arrays, obgd_kappa):
     """Learn from the rows of a chunk in order, writing the prediction made at each into
     ``predictions`` (float64[T]); ``first``: the first row is x_0 of a new stream.
     ``config``: :class:`ColumnNetworkConfig`; ``stage_off``: int64[n_stages + 1], where each
-    stage's parameters start in ``arrays.theta``; ``arrays``: :class:`ColumnNetworkState`."""
+    stage's parameters start in ``arrays.theta``; ``arrays``: :class:`ColumnNetworkState`;
+    ``obgd_kappa``: ObGD's kappa, or None for the other optimisers (numba then prunes the ObGD
+    branch at compile time, so the SGD and RMSProp kernels are compiled as without it)."""
     n_in, per_stage, n_stages = config.n_inputs, config.features_per_stage, config.n_stages
     steps_per_stage, optimizer, floor, exact = (config.steps_per_stage, config.optimizer, config.norm_floor,
                                                 config.exact_gradient)
@@ -439,12 +443,12 @@ def _run_kernel(obs, cumulant, gamma, predictions, first, config, stage_off, arr
             q_coef = -out_w[1 + k] * centred * normalisation.scale_slope(var, eps, floor) / (sc * sc) if exact else 0.0
             lstm_column.column_traces(stage_theta, col, m, z, records, k, stage_th, stage_tc, stage_tm, stage_tv,
                                       stage_grad, exact, beta, centred, p_coef, q_coef)
-        n_block = stage_theta_flat.shape[0]
-        if step_rule == OBGD:  # one bound over both spans: ObGD is SGD with obgd_delta (td_lambda)
-            alpha_l1 = (alpha[ALPHA_COLUMNS] * trace_l1(e_c, n_block, 0.0)
-                        + alpha[ALPHA_OUTPUT] * trace_l1(e_o, 1 + n_built, 0.0))
-            step_rule, delta = SGD, obgd_delta(delta, alpha_l1, OBGD_KAPPA, 1.0)
-        update_then_accumulate(stage_theta_flat, e_c, grad_c, n_block, delta, alpha[ALPHA_COLUMNS],
+        if obgd_kappa is not None:  # (pruned for None) one bound over both spans: SGD with obgd_delta
+            if step_rule == OBGD:
+                alpha_l1 = (alpha[ALPHA_COLUMNS] * trace_l1(e_c, stage_theta_flat.shape[0], 0.0)
+                            + alpha[ALPHA_OUTPUT] * trace_l1(e_o, 1 + n_built, 0.0))
+                step_rule, delta = SGD, obgd_delta(delta, alpha_l1, obgd_kappa, 1.0)
+        update_then_accumulate(stage_theta_flat, e_c, grad_c, stage_theta_flat.shape[0], delta, alpha[ALPHA_COLUMNS],
                                decay, step_rule, v_c, RMSPROP_BETA2, RMSPROP_EPS)
         grad_o[0] = 1.0
         for k in range(n_built):

@@ -21,7 +21,8 @@ Optimisers (``optimizer`` code):
   theta += alpha * delta * e / max(M, 1), with kappa = OBGD_KAPPA = 2 (the paper's value for
   value prediction). The sum runs over *every* parameter the step updates, whatever span
   or group it sits in, so ObGD is SGD with the TD error ``obgd_delta(delta, sum_i alpha_i |e_i|)``
-  = delta / max(M, 1): learners with one span let :func:`update_then_accumulate` do it;
+  = delta / max(M, 1): learners with one span let :func:`update_then_accumulate` do it
+  (through :func:`span_obgd_delta`);
   learners with several (CCN's columns and output layer, RTRL's W and readout) or with
   their own update kernels (T-BPTT, in its dtype) add up :func:`trace_l1` /
   :func:`weighted_trace_l1` over all of them, then call the SGD step with that TD error.
@@ -90,6 +91,13 @@ def obgd_delta(delta, alpha_l1, kappa, one):
 
 
 @nb.njit(cache=True)
+def span_obgd_delta(trace, n, delta, alpha):
+    """:func:`obgd_delta` bounded over the first ``n`` entries of one trace with one step size
+    (float64; not inlined, so that the SGD and RMSProp loops of its caller compile as before)."""
+    return obgd_delta(delta, alpha * trace_l1(trace, n, 0.0), OBGD_KAPPA, 1.0)
+
+
+@nb.njit(cache=True)
 def accumulate_trace(trace, grad, decay):
     """e = decay * e + grad, in place (decay = lambda * gamma)."""
     for i in range(trace.shape[0]):
@@ -125,7 +133,7 @@ def update_then_accumulate(theta, trace, grad, n, delta, alpha, decay, optimizer
     trace): a learner whose step also updates other parameters passes ``SGD`` and its own
     :func:`obgd_delta` instead."""
     if optimizer == OBGD:
-        delta = obgd_delta(delta, alpha * trace_l1(trace, n, 0.0), OBGD_KAPPA, 1.0)
+        delta = span_obgd_delta(trace, n, delta, alpha)
         optimizer = SGD
     if optimizer == SGD:
         step = alpha * delta
