@@ -50,7 +50,8 @@ import numpy as np
 
 from rtrlbench.agents import lstm_column, normalisation
 from rtrlbench.agents.keyword_learner import KeywordArrayLearner, constructor_signature  # noqa: F401 (its old home)
-from rtrlbench.agents.td_lambda import NO_UPDATE, optimizer_code, update_then_accumulate
+from rtrlbench.agents.td_lambda import (NO_UPDATE, OBGD, OBGD_KAPPA, SGD, obgd_delta, optimizer_code, trace_l1,
+                                        update_then_accumulate)
 from rtrlbench.validation import choice, positive_float, positive_int, step_size, unit_interval
 
 
@@ -83,7 +84,7 @@ class ColumnNetworkConfig(NamedTuple):
     features_per_stage: int         # columns learned together in one stage
     n_stages: int                   # n_features / features_per_stage
     steps_per_stage: int            # steps each stage learns before it freezes
-    optimizer: int                  # td_lambda.SGD or td_lambda.RMSPROP
+    optimizer: int                  # td_lambda.SGD, RMSPROP or OBGD
     norm_floor: int                 # normalisation.FLOOR_STD or FLOOR_VAR
     released_output_step: bool      # output step size alpha / ((stage + 1) * features_per_stage)
     exact_gradient: bool            # differentiate through the output statistics (TM, TV traces)
@@ -138,7 +139,8 @@ class ColumnNetworkLearner(KeywordArrayLearner):
         seed: seeds the initial column weights (all stages are drawn at construction).
         alpha: step size (>= 0; 0 freezes the weights, see :mod:`rtrlbench.validation`).
         lam: trace decay lambda in [0, 1].
-        optimizer: "sgd" or "rmsprop" (the released code's update).
+        optimizer: "sgd", "rmsprop" (the released code's update) or "obgd" (its bound over the
+            learning columns and the output layer together).
         n_features: total number of columns, a multiple of ``features_per_stage``.
         features_per_stage: columns learned together in one stage (>= 1).
         steps_per_stage: steps each stage learns before its columns freeze (>= 1).
@@ -259,7 +261,9 @@ class ColumnNetworkLearner(KeywordArrayLearner):
 
     # -------------------------------------------------------------- learning
     def _run_rows(self, obs, cumulant, gamma, predictions, first: bool) -> None:
-        _run_kernel(obs, cumulant, gamma, predictions, first, self._config, self._stage_offsets, self._arrays)
+        obgd_kappa = OBGD_KAPPA if self._config.optimizer == OBGD else None  # None: no ObGD code compiled in
+        _run_kernel(obs, cumulant, gamma, predictions, first, self._config, self._stage_offsets, self._arrays,
+                    obgd_kappa)
 
     # ------------------------------------------------------------ inspection
     def parameters(self) -> dict[str, np.ndarray]:
@@ -367,11 +371,13 @@ def _stage_views(stage, config, stage_off, arrays):
 
 
 @nb.njit(cache=True, error_model="numpy")  # IEEE division (no zero check) in the inlined kernels: loops vectorise
-def _run_kernel(obs, cumulant, gamma, predictions, first, config, stage_off, arrays):
+def _run_kernel(obs, cumulant, gamma, predictions, first, config, stage_off, arrays, obgd_kappa):
     """Learn from the rows of a chunk in order, writing the prediction made at each into
     ``predictions`` (float64[T]); ``first``: the first row is x_0 of a new stream.
     ``config``: :class:`ColumnNetworkConfig`; ``stage_off``: int64[n_stages + 1], where each
-    stage's parameters start in ``arrays.theta``; ``arrays``: :class:`ColumnNetworkState`."""
+    stage's parameters start in ``arrays.theta``; ``arrays``: :class:`ColumnNetworkState`;
+    ``obgd_kappa``: ObGD's kappa, or None for the other optimisers (numba then prunes the ObGD
+    branch at compile time, so the SGD and RMSProp kernels are compiled as without it)."""
     n_in, per_stage, n_stages = config.n_inputs, config.features_per_stage, config.n_stages
     steps_per_stage, optimizer, floor, exact = (config.steps_per_stage, config.optimizer, config.norm_floor,
                                                 config.exact_gradient)
@@ -437,6 +443,11 @@ def _run_kernel(obs, cumulant, gamma, predictions, first, config, stage_off, arr
             q_coef = -out_w[1 + k] * centred * normalisation.scale_slope(var, eps, floor) / (sc * sc) if exact else 0.0
             lstm_column.column_traces(stage_theta, col, m, z, records, k, stage_th, stage_tc, stage_tm, stage_tv,
                                       stage_grad, exact, beta, centred, p_coef, q_coef)
+        if obgd_kappa is not None:  # (pruned for None) one bound over both spans: SGD with obgd_delta
+            if step_rule == OBGD:
+                alpha_l1 = (alpha[ALPHA_COLUMNS] * trace_l1(e_c, stage_theta_flat.shape[0], 0.0)
+                            + alpha[ALPHA_OUTPUT] * trace_l1(e_o, 1 + n_built, 0.0))
+                step_rule, delta = SGD, obgd_delta(delta, alpha_l1, obgd_kappa, 1.0)
         update_then_accumulate(stage_theta_flat, e_c, grad_c, stage_theta_flat.shape[0], delta, alpha[ALPHA_COLUMNS],
                                decay, step_rule, v_c, RMSPROP_BETA2, RMSPROP_EPS)
         grad_o[0] = 1.0

@@ -28,7 +28,7 @@ class ELSTMLearner(FlatParameterLearner):
         seed: initial weights.
         alpha: step size (>= 0; 0 freezes the weights).
         lam: trace decay lambda in [0, 1].
-        optimizer: "rmsprop" (the suite's update) or "sgd".
+        optimizer: "rmsprop" (the suite's update), "sgd" or "obgd".
         n_units: d, cells (>= 1). The default, 12, costs 3,772 FLOPs per step on 7 inputs.
         output_gate: h = o (.) c with o = sigmoid(O_x x + O_c c + b_o) (True, the authors' eLSTM
             layer) or h = c (False, their RTRL layer, which leaves the output gate out).

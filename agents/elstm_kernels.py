@@ -46,7 +46,7 @@ class ELSTMConfig(NamedTuple):
     n_inputs: int
     n_units: int
     output_gate: bool
-    optimizer: int     # td_lambda.SGD or RMSPROP
+    optimizer: int     # td_lambda.SGD, RMSPROP or OBGD
     alpha: float
     lam: float
     beta2: float

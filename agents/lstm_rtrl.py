@@ -42,7 +42,7 @@ class LSTMRTRLLearner(ResettingKernelLearner):
         seed: initial weights (the same draws as a T-BPTT learner of the same size and seed).
         alpha: step size (>= 0; 0 freezes the weights).
         lam: trace decay lambda in [0, 1].
-        optimizer: ``"rmsprop"`` (the authors' update) or ``"sgd"``.
+        optimizer: ``"rmsprop"`` (the authors' update), ``"sgd"`` or ``"obgd"`` (docs/learners.md, Optimisers).
         n_hidden: LSTM hidden units d (>= 1).
         beta2, eps: RMSProp's decay and denominator offset (0.9999, 1e-8).
     """

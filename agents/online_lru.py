@@ -34,7 +34,7 @@ class OnlineLRULearner(FlatParameterLearner):
         seed: initial weights.
         alpha: step size (>= 0; 0 freezes the weights).
         lam: trace decay lambda in [0, 1].
-        optimizer: "rmsprop" (the suite's update, as for CCN and T-BPTT) or "sgd".
+        optimizer: "rmsprop" (the suite's update, as for CCN and T-BPTT), "sgd" or "obgd".
         n_hidden: N, complex recurrent units (>= 1).
         n_model: H, width of the layer output and of the GLU (>= 1). The defaults, 12 units of
             width 6, cost 3,790 FLOPs per step on trace patterning's 7 inputs

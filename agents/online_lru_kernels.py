@@ -80,7 +80,7 @@ class LRUConfig(NamedTuple):
     mixing: int        # FULL_GLU, GELU_ONLY or NO_MIXING
     gelu: int          # GELU_EXACT or GELU_TANH
     gamma_norm: bool   # learned gamma = exp(gamma_log); else gamma = 1
-    optimizer: int     # td_lambda.SGD or td_lambda.RMSPROP
+    optimizer: int     # td_lambda.SGD, RMSPROP or OBGD
     alpha: float
     lam: float         # trace decay lambda
     beta2: float       # RMSProp decay

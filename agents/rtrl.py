@@ -55,7 +55,7 @@ class RTRL(Learner):
     Hyperparameters: ``n_units`` (n), ``alpha`` (step size >= 0; 0 freezes the weights), ``lam`` (TD lambda, stream
     API only), ``activation`` ("logistic" or "tanh"), ``teacher_forcing`` (default of
     :meth:`train_supervised`; on streams it needs gamma = 0 and the unit readout),
-    ``readout`` ("unit" or "linear"), ``optimizer`` ("sgd" or "rmsprop", stream API),
+    ``readout`` ("unit" or "linear"), ``optimizer`` ("sgd", "rmsprop" or "obgd", stream API),
     ``init_scale`` (weights start uniform in +-init_scale), ``bias`` (add a bias line),
     ``epoch_length`` (default of :meth:`train_supervised`; None = real-time), ``seed``.
     """

@@ -21,7 +21,8 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from rtrlbench.agents.td_lambda import accumulate_trace, apply_update
+from rtrlbench.agents.td_lambda import OBGD, OBGD_KAPPA, SGD, accumulate_trace, apply_update, obgd_delta, \
+    weighted_trace_l1
 
 LOGISTIC = 0
 TANH = 1
@@ -69,7 +70,7 @@ class StreamSettings(NamedTuple):
     bias: bool
     readout: int           # UNIT or LINEAR
     teacher_forcing: bool
-    optimizer: int         # td_lambda.SGD or RMSPROP
+    optimizer: int         # td_lambda.SGD, RMSPROP or OBGD
     lam: float
     beta2: float           # RMSProp decay
     eps: float             # RMSProp offset
@@ -257,9 +258,15 @@ def td_stream(obs, cumulant, gamma, out, arrays, settings):
         readout_gradient(y, v, p, mode, grad_w, grad_v)
         if started:
             delta = cumulant[t] + gamma[t] * prediction - memory[1]
-            apply_update(w, trace_w, delta, alpha_w, optimizer, rms_w, beta2, eps)
+            rule = optimizer
+            if optimizer == OBGD:  # one bound over W and the readout: SGD with obgd_delta (td_lambda)
+                alpha_l1 = weighted_trace_l1(trace_w, alpha_w)
+                if mode == LINEAR:
+                    alpha_l1 += weighted_trace_l1(trace_v, alpha_v)
+                rule, delta = SGD, obgd_delta(delta, alpha_l1, OBGD_KAPPA, 1.0)
+            apply_update(w, trace_w, delta, alpha_w, rule, rms_w, beta2, eps)
             if mode == LINEAR:
-                apply_update(v, trace_v, delta, alpha_v, optimizer, rms_v, beta2, eps)
+                apply_update(v, trace_v, delta, alpha_v, rule, rms_v, beta2, eps)
         decay = lam * gamma[t] if started else 0.0
         accumulate_trace(trace_w, grad_w, decay)
         if mode == LINEAR:

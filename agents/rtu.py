@@ -53,7 +53,7 @@ class RecurrentTraceUnitLearner(KeywordArrayLearner):
         seed: seeds the initial parameters.
         alpha: step size (>= 0; 0 freezes the weights, see :mod:`rtrlbench.validation`).
         lam: trace decay lambda in [0, 1].
-        optimizer: "rmsprop" (the suite's RMSProp) or "sgd".
+        optimizer: "rmsprop" (the suite's RMSProp), "sgd" or "obgd".
         n_units: complex units n (2n real features).
         activation: "relu", "tanh" or "linear": on the output of the recurrence (linear RTU) or
             inside it (non-linear RTU).

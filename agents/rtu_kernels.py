@@ -61,7 +61,7 @@ class RTUConfig(NamedTuple):
     activation: int       # IDENTITY, RELU or TANH
     normalise_input: bool  # scale the input drive by eta = sqrt(1 - r^2)
     theta_chain: bool     # exact d/d theta_log (True) or the authors' code's d/d theta (False)
-    optimizer: int        # td_lambda.SGD or td_lambda.RMSPROP
+    optimizer: int        # td_lambda.SGD, RMSPROP or OBGD
     alpha: float          # step size
     lam: float            # trace decay lambda
     beta2: float          # RMSProp decay

@@ -9,8 +9,8 @@ Every step t the learner
 2. computes ``dy_t/dtheta`` by backpropagation through the last ``k = truncation``
    steps, the state k steps back held constant (the true truncated gradient: the
    history keeps k + 1 states; the authors' k-slot buffer was off by one);
-3. does the TD(lambda) step of :mod:`rtrlbench.agents.td_lambda` (SGD or the authors'
-   RMSProp) with that gradient, one row of W at a time (gradient, update and trace in
+3. does the TD(lambda) step of :mod:`rtrlbench.agents.td_lambda` (SGD, the authors'
+   RMSProp or ObGD) with that gradient, one row of W at a time (gradient, update and trace in
    one pass, :mod:`rtrlbench.agents.tbptt_kernels`).
 
 The backward pass uses the activations stored when each step ran forward (x, the gate
@@ -61,7 +61,7 @@ class TBPTTLearner(ResettingKernelLearner):
         seed: initial weights.
         alpha: step size (>= 0; 0 freezes the weights, see :mod:`rtrlbench.validation`).
         lam: trace decay lambda in [0, 1].
-        optimizer: ``"rmsprop"`` (the authors' update) or ``"sgd"``.
+        optimizer: ``"rmsprop"`` (the authors' update), ``"sgd"`` or ``"obgd"``.
         n_hidden: LSTM hidden units d (>= 1).
         truncation: steps k the gradient flows back (>= 1; k = 1 is the last step only).
         beta2, eps: RMSProp's decay and denominator offset (the authors': 0.9999, 1e-8).

@@ -26,18 +26,18 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from rtrlbench.agents.td_lambda import SGD
+from rtrlbench.agents.td_lambda import OBGD, OBGD_KAPPA, SGD, obgd_delta, trace_l1
 
 #: The kernels' fast-math flags (they also apply to the inline="always" helpers inlined into them).
 FASTMATH = {"reassoc", "contract"}
 #: Layout of the ``consts`` array of :func:`run_steps` (all in the learner's dtype).
-ZERO, ONE, ALPHA, LAM, BETA2, ONE_MINUS_BETA2, EPS = range(7)
+ZERO, ONE, ALPHA, LAM, BETA2, ONE_MINUS_BETA2, EPS, KAPPA = range(8)
 
 
 def constants(dtype, alpha, lam, beta2, eps):
     """The ``consts`` array of :func:`run_steps`: the scalars of the update in ``dtype``
-    (1 - beta2 rounded once, from float64)."""
-    return np.array([0.0, 1.0, alpha, lam, beta2, 1.0 - beta2, eps], dtype=dtype)
+    (1 - beta2 rounded once, from float64; KAPPA is ObGD's, td_lambda.OBGD_KAPPA)."""
+    return np.array([0.0, 1.0, alpha, lam, beta2, 1.0 - beta2, eps, OBGD_KAPPA], dtype=dtype)
 
 
 @nb.njit(cache=True)
@@ -417,7 +417,7 @@ class TBPTTShape(NamedTuple):
     n_inputs: int
     n_hidden: int
     truncation: int
-    optimizer: int         # td_lambda.SGD or RMSPROP
+    optimizer: int         # td_lambda.SGD, RMSPROP or OBGD
 
 
 @nb.njit(cache=True)
@@ -459,9 +459,13 @@ def loop_with(hook):
             learn = t > 0
             delta = cumulant[row] + gamma[row] * y - last_y[0] if learn else zero
             decay = lam * gamma[row] if learn else zero
-            update_input_weights(theta, trace, v, grad, n, d, window, slots, dz, hist_x, hist_nz, learn, optimizer,
+            rule = optimizer
+            if learn and optimizer == OBGD:  # ObGD is SGD with obgd_delta over all of theta (td_lambda)
+                rule = SGD
+                delta = obgd_delta(delta, consts[ALPHA] * trace_l1(trace, trace.shape[0], zero), consts[KAPPA], one)
+            update_input_weights(theta, trace, v, grad, n, d, window, slots, dz, hist_x, hist_nz, learn, rule,
                                  delta, decay, consts)
-            update_tail(tail, tail_e, tail_v, tail_grad, d, window, slots, dz, hist_h, learn, optimizer, delta, decay,
+            update_tail(tail, tail_e, tail_v, tail_grad, d, window, slots, dz, hist_h, learn, rule, delta, decay,
                         consts)
             last_y[0] = y
             clock[0] = t + 1

@@ -223,11 +223,18 @@ def _td_steps_kernel():
     import numba as nb
 
     from rtrlbench.agents import tbptt_kernels as kernels
+    from rtrlbench.agents.td_lambda import OBGD, SGD, obgd_delta, trace_l1
 
     @nb.njit(fastmath=kernels.FASTMATH, error_model="numpy")  # the flags of the learner's kernels
     def td_steps(theta, trace, v, grad, optimizer, delta, decay, consts, reps):
         for _ in range(reps):
-            kernels.td_span(theta, trace, v, grad, True, optimizer, delta, decay, consts[kernels.ALPHA],
+            rule, step_delta = optimizer, delta
+            if optimizer == OBGD:  # as run_steps: the bound over the trace, then SGD's step
+                rule = SGD
+                step_delta = obgd_delta(delta, consts[kernels.ALPHA] * trace_l1(trace, trace.shape[0],
+                                                                                consts[kernels.ZERO]),
+                                        consts[kernels.KAPPA], consts[kernels.ONE])
+            kernels.td_span(theta, trace, v, grad, True, rule, step_delta, decay, consts[kernels.ALPHA],
                             consts[kernels.BETA2], consts[kernels.ONE_MINUS_BETA2], consts[kernels.EPS])
 
     return td_steps

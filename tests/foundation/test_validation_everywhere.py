@@ -81,7 +81,7 @@ def test_every_learner_refuses_a_bad_lambda_the_same_way(name, bad):
 
 @pytest.mark.parametrize("name", sorted(STEP_SIZE_LEARNERS))
 def test_every_learner_refuses_an_unknown_optimizer_the_same_way(name):
-    with pytest.raises(ValueError, match=r"^optimizer must be one of \['sgd', 'rmsprop'\], got 'adam'$"):
+    with pytest.raises(ValueError, match=r"^optimizer must be one of \['sgd', 'rmsprop', 'obgd'\], got 'adam'$"):
         make_learner(name, 3, **STEP_SIZE_LEARNERS[name], optimizer="adam")
 
 
