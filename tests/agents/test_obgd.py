@@ -56,8 +56,9 @@ def _stream(steps, seed=0, scale=0.1):
     return obs, scale * rng.normal(size=steps), np.where(rng.random(steps) < 0.1, 0.0, 0.9)
 
 
-def test_every_learner_but_zero_takes_an_optimizer_and_obgd_is_one():
-    assert set(LEARNERS) - set(OPTIMISING) == {"zero"}  # the zero predictor learns nothing
+def test_every_learner_but_zero_and_swifttd_takes_an_optimizer_and_obgd_is_one():
+    # The zero predictor learns nothing; SwiftTD is its own step-size rule (bounded, per-weight adaptive).
+    assert set(LEARNERS) - set(OPTIMISING) == {"zero", "swifttd", "swifttd_package"}
     assert td_lambda.OPTIMIZERS["obgd"] == td_lambda.OBGD and td_lambda.OBGD_KAPPA == KAPPA
     with pytest.raises(ValueError, match="obgd"):  # the message lists it among the choices
         make_learner("tbptt", N_INPUTS, optimizer="adam")
