@@ -6,6 +6,8 @@ import sys
 
 import numpy as np
 
+from rtrlbench.cli_help import DefaultsHelpFormatter
+
 
 def register(subparsers) -> None:
     data = subparsers.add_parser("data", help="download policies and build the Atari prediction data sets")
@@ -39,7 +41,7 @@ def register(subparsers) -> None:
     atari.set_defaults(handler=atari_command)
 
     rainbow = commands.add_parser("rainbow", help="record a pfrl Rainbow agent's greedy play as an action file",
-                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                  formatter_class=DefaultsHelpFormatter)
     rainbow.add_argument("--game", required=True, help="the game, e.g. Pong")
     source = rainbow.add_mutually_exclusive_group(required=True)
     source.add_argument("--agent-dir", help="folder written by pfrl's agent.save (model.pt, ...)")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 
+from rtrlbench.cli_help import DefaultsHelpFormatter
 from rtrlbench.validation import json_object
 
 
@@ -11,11 +12,11 @@ def register(subparsers) -> None:
     envs.set_defaults(handler=list_envs)
 
     run = subparsers.add_parser("run", help="run a learner on a task and report its return error",
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                formatter_class=DefaultsHelpFormatter)
     run.add_argument("env_id", help="a task id from `rtrlbench envs`, e.g. TracePatterning-v0")
     run.add_argument("--learner", default="zero", help="learner name (see `rtrlbench learners`), or 'oracle'")
     run.add_argument("--steps", type=int, default=1_000_000, help="stream steps to learn from")
-    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--seed", type=int, default=0, help="seed of the stream and of the learner's initialisation")
     run.add_argument("--hparams", default="{}", help="learner hyperparameters as a JSON object")
     run.add_argument("--env-kwargs", default="{}", help="env constructor arguments as a JSON object")
     run.add_argument("--final-window", type=int, default=None, help="steps in the final error window (default: the env's)")
