@@ -72,7 +72,9 @@ function openGame(id) {
 }
 const selector = document.getElementById("game-select");
 if (selector) selector.addEventListener("change", () => openGame(selector.value));
-if (location.hash) openGame(decodeURIComponent(location.hash.slice(1)));
+const openLinked = () => { if (location.hash) openGame(decodeURIComponent(location.hash.slice(1))); };
+window.addEventListener("hashchange", openLinked);
+openLinked();
 for (const table of document.querySelectorAll("table.board")) {
   Array.from(table.tHead.rows[0].cells).forEach((header, index) => {
     header.addEventListener("click", () => sortTable(table, index));
@@ -184,7 +186,7 @@ def _method(entry: dict) -> str:
     name = e(entry["method_name"])
     link = f'<a href="{e(url)}" rel="nofollow noopener">{name}</a>' if url.startswith(("https://", "http://")) else name
     check = entry["verification"]
-    status = entry.get("status", "verified" if entry["verified"] else "unverified")
+    status = entry["status"]
     badge = {"verified": lambda: f'<span class="badge verified" title="rerun {e(check["verified_at"][:10])}, '
                                  f'within {check["tolerance"]:.0%}">verified</span>',
              "unverified": lambda: '<span class="badge unverified">not yet verified</span>',

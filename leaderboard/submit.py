@@ -8,7 +8,8 @@ from rtrlbench.leaderboard.board_build import assemble, publish
 from rtrlbench.leaderboard.references import load_references
 from rtrlbench.leaderboard.render import DEFAULT_OUT
 from rtrlbench.leaderboard.submission import SubmissionError, load_submission, results_hash
-from rtrlbench.leaderboard.submission_files import SUBMISSIONS_DIR, StoredSubmission, load_folder, now, write
+from rtrlbench.leaderboard.scoring import score_submission
+from rtrlbench.leaderboard.submission_files import STORED_KEYS, SUBMISSIONS_DIR, StoredSubmission, load_folder, now, write
 
 
 def submit(path: str | Path, submissions_dir: str | Path = SUBMISSIONS_DIR, out_dir: str | Path | None = DEFAULT_OUT,
@@ -27,9 +28,10 @@ def submit(path: str | Path, submissions_dir: str | Path = SUBMISSIONS_DIR, out_
     """
     references = load_references(references_path)
     document = load_submission(path)
-    if document.get("verifications") or document.get("submitted_at"):
-        raise SubmissionError("verifications" if document.get("verifications") else "submitted_at",
-                              "is added by the leaderboard (`submit`, `verify`), not submitted; remove it")
+    for key in STORED_KEYS:
+        if key in document:
+            raise SubmissionError(key, "is added by the leaderboard (`submit`, `verify`), not submitted; remove it")
+    score_submission(document, references)  # its own errors first, named by field alone
     stored = load_folder(submissions_dir)
     new = StoredSubmission(document, submitted_at or now())
     same = [item for item in stored if item.path.name == new.name]
@@ -39,6 +41,9 @@ def submit(path: str | Path, submissions_dir: str | Path = SUBMISSIONS_DIR, out_
                               "version), or replace it (`--replace`)")
     if same and results_hash(same[0].document) == results_hash(document):
         raise SubmissionError("results", f"identical results were already submitted as {same[0].path.name}")
+    if same and same[0].document["method"]["commit"] == document["method"]["commit"]:
+        raise SubmissionError("method.commit", f"{same[0].path.name} is at commit {document['method']['commit']} "
+                              "too; a new version of a method needs a new commit")
     stored = [item for item in stored if item not in same]
     board = assemble([*stored, new], references)
     if not dry_run:

@@ -127,7 +127,7 @@ UNRANKED = {UNVERIFIED: "–", FAILED: "✘"}
 
 def _table(title: str, kind: str, steps: int, env_ids: list[str], columns: list[str], rows: list[dict]) -> dict:
     for row in rows:
-        row["status"] = row["entry"].get("status", VERIFIED if row["entry"].get("verified") else UNVERIFIED)
+        row["status"] = row["entry"]["status"]
     rows.sort(key=lambda r: (STATUS_ORDER[r["status"]], r["score"], r["entry"]["id"]))
     rank = 0
     for row in rows:
