@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 
-from rtrlbench.cli_help import DefaultsHelpFormatter
+from rtrlbench.terminal import DefaultsHelpFormatter
 
 
 def register(subparsers) -> None:

@@ -5,7 +5,7 @@ import argparse
 import json
 from pathlib import Path
 
-from rtrlbench.cli_help import DefaultsHelpFormatter
+from rtrlbench.terminal import DefaultsHelpFormatter
 from rtrlbench.validation import json_object
 
 

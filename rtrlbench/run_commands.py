@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import argparse
 
-from rtrlbench.cli_help import DefaultsHelpFormatter
+from rtrlbench.terminal import DefaultsHelpFormatter
 from rtrlbench.validation import json_object
 
 
 def register(subparsers) -> None:
     envs = subparsers.add_parser("envs", help="list the registered tasks")
+    envs.add_argument("--atari", action="store_true", help="list the per-game Atari ids instead")
     envs.set_defaults(handler=list_envs)
 
     run = subparsers.add_parser("run", help="run a learner on a task and report its return error",
@@ -31,7 +32,7 @@ def register(subparsers) -> None:
 def list_envs(args) -> int:
     from rtrlbench.envs.registration import listed_envs
 
-    listed = listed_envs()
+    listed = listed_envs(atari_games=args.atari)
     width = max(map(len, listed))
     for env_id, summary in listed.items():
         print(f"{env_id:<{width}}  {summary}")
@@ -55,7 +56,8 @@ def run_command(args) -> int:
                  final_window=args.final_window, progress=not args.no_progress, out_dir=args.out)
     print(f"{args.learner} on {args.env_id}, seed {args.seed}, {args.steps:,} steps: "
           f"return error (MSRE, last {record['final_window']:,} steps) = {record['final_msre']:.6g} "
-          f"[{record['steps_per_second']:,.0f} steps/s]")
+          f"[{record['steps_per_second']:,.0f} steps/s learning; {record['compile_seconds']:.1f} s compiling "
+          "numba kernels, not counted (the first run on a machine compiles; later runs load the cache)]")
     if "path" in record:
         print(f"result written to {record['path']}")
     return 0

@@ -80,7 +80,7 @@ def test_verify_records_the_outcome_and_a_failure_leaves_the_ranking(tmp_path, w
 
     passed, details = verify(honest, seeds=[1], submissions_dir=subs, out_dir=out,
                              references_path=world["references"], progress=False, verified_by="Tester")
-    assert passed and [(d["seed"], d["rerun"] == d["submitted"]) for d in details] == [(1, True)]
+    assert passed and [(d["seed"], d["rerun"] == d["submitted"]) for d in details] == [(1, True)], details
     (record,) = json.loads(honest_file.read_text())["verifications"]
     assert record["verified_by"] == "Tester" and record["passed"] and record["details"] == details
     assert record["package_version"] and record["verified_at"].endswith("+00:00") and record["tolerance"] == 0.01
