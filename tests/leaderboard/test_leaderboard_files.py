@@ -4,6 +4,7 @@ against them (CI fails when they are stale). No database needs to exist beforeha
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -120,6 +121,14 @@ def test_committed_readme_and_page_are_up_to_date(committed_board):
     """Fails when a submission file changed and README.md / site/ were not rebuilt (the fix:
     `rtrlbench leaderboard build`, then commit)."""
     assert stale_outputs(committed_board, BOARD) == []
+    page = committed_board.files["site/index.html"].decode()
+    headline = re.findall(r'<section id="([^"]+)"><h2>', page)
+    assert headline[:2] == ["tracepatterning-v0-1-000-000-steps", "atari-average-47-games-500-000-steps"]
+    for slug in headline[:2]:  # each leads with its plot of normalised error per method
+        assert f"site/plots/{slug}-normalised.png" in committed_board.files and f"plots/{slug}-normalised.png" in page
+    assert page.count('<details class="game"') == 47 and page.count("<nav><ul><li>") == 1
+    assert "58 games have a recorded Rainbow-DQN policy; 47 have a reference and are scored." in page
+    assert "Assault, MontezumaRevenge, Venture: their recordings hold no reward" in page
     for path in SUBMISSIONS_DIR.glob("*.json"):
         (item,) = [s for s in load_folder(SUBMISSIONS_DIR) if s.path == path]
         assert path.read_text() == dumps(item), f"{path.name} is not in the canonical layout"
