@@ -41,15 +41,33 @@ def normalised_png(table: dict) -> bytes | None:
     fig, ax = plt.subplots(figsize=(7, 0.45 * len(rows) + 1.2))
     for y, row in enumerate(rows):
         se, status = row.get("se"), row["status"]
-        ax.barh(y, row["score"], xerr=se if se is not None and np.isfinite(se) else None, color="#bbbbbb" if status == "failed" else f"C{y % 10}",
-                hatch="//" if status == "unverified" else None, edgecolor="black", linewidth=0.4, capsize=2)
+        se = se if se is not None and np.isfinite(se) else None
+        ax.barh(y, row["score"], xerr=se,
+                color="#bbbbbb" if status == "failed" else f"C{y % 10}", hatch="//" if status == "unverified" else None,
+                edgecolor="black", linewidth=0.4, capsize=2)
+        ax.text(row["score"] + (se or 0.0), y, f"  {row['score']:.3g}", va="center", fontsize=7)  # past the error bar
     names = [label(r["entry"]["method_name"]) + {"verified": "", "unverified": " (not yet verified)",
                                                  "failed": " (verification failed)"}[r["status"]] for r in rows]
     ax.set_yticks(range(len(rows)), names, fontsize=8)
     ax.axvline(1.0, color="black", linestyle="--", linewidth=0.8)
     ax.set(xscale="log", xlabel="normalised error (MSRE / reference T-BPTT MSRE; lower is better)",
            title=label(table["title"]))
+    _plain_log_ticks(ax, [r["score"] for r in rows])
     return _png(fig)
+
+
+def _plain_log_ticks(ax, values: list[float]) -> None:
+    """Log-scale x ticks at 1-2-5 steps labelled as plain numbers (no overlapping 10^x minor labels),
+    with room on the right for the value labels."""
+    from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
+
+    low, high = min(min(values), 1.0) / 1.5, max(max(values), 1.0) * 2.5
+    ticks = [m * 10.0 ** e for e in range(-6, 7) for m in (1, 2, 5) if low <= m * 10.0 ** e <= high]
+    ax.set_xlim(low, high)
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
 
 
 def per_game_png(table: dict) -> bytes | None:

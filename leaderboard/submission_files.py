@@ -99,7 +99,12 @@ def load_folder(folder: str | Path = SUBMISSIONS_DIR) -> list[StoredSubmission]:
         if not isinstance(data, dict):
             raise ValueError(f"{path}: a submission file holds a JSON object")
         stored.append(StoredSubmission.from_json(data, path))
-    return sorted(stored, key=lambda s: (s.submitted_at, s.path.name))
+    return sorted(stored, key=order)
+
+
+def order(stored: StoredSubmission) -> tuple[str, str]:
+    """The table's order of submissions (and so their IDs): ``submitted_at``, then file name."""
+    return stored.submitted_at, stored.path.name if stored.path is not None else stored.name
 
 
 def write(stored: StoredSubmission, folder: str | Path = SUBMISSIONS_DIR) -> Path:

@@ -9,7 +9,8 @@ from rtrlbench.leaderboard.references import load_references
 from rtrlbench.leaderboard.render import DEFAULT_OUT
 from rtrlbench.leaderboard.submission import SubmissionError, load_submission, results_hash
 from rtrlbench.leaderboard.scoring import score_submission
-from rtrlbench.leaderboard.submission_files import STORED_KEYS, SUBMISSIONS_DIR, StoredSubmission, load_folder, now, write
+from rtrlbench.leaderboard.submission_files import (STORED_KEYS, SUBMISSIONS_DIR, StoredSubmission, load_folder, now,
+                                                    order, write)
 
 
 def submit(path: str | Path, submissions_dir: str | Path = SUBMISSIONS_DIR, out_dir: str | Path | None = DEFAULT_OUT,
@@ -45,11 +46,12 @@ def submit(path: str | Path, submissions_dir: str | Path = SUBMISSIONS_DIR, out_
         raise SubmissionError("method.commit", f"{same[0].path.name} is at commit {document['method']['commit']} "
                               "too; a new version of a method needs a new commit")
     stored = [item for item in stored if item not in same]
-    board = assemble([*stored, new], references)
+    board = assemble(sorted([*stored, new], key=order), references)
+    number = next(i for i, item in enumerate(board.stored, 1) if item is new)
     if not dry_run:
         file = write(new, submissions_dir)
         if out_dir is not None:
             publish(board, out_dir)
     else:
         file = Path(submissions_dir) / new.name
-    return len(board.stored), board.scores[-1], file
+    return number, board.scores[number - 1], file

@@ -6,7 +6,10 @@
   when a caller passes ``disable=`` explicitly, as every bar here does).
 * :func:`children_ignore_interrupts`: child processes started inside the block (Dask's
   local workers) ignore SIGINT, so a Ctrl-C, which the terminal sends to the whole process
-  group, reaches only the parent, which stops them cleanly and prints one message.
+  group, reaches only the parent, which stops them cleanly and prints one message; and
+  multiprocessing's resource tracker, started there, does not print its "leaked semaphore
+  objects to clean up at shutdown" warning for the workers a Ctrl-C stopped mid-run (it does
+  clean those up: that is its job).
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import argparse
 import contextlib
 import os
 import signal
+import sys
 import threading
 
 
@@ -50,6 +54,26 @@ def children_ignore_interrupts():
         return
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
+        _quiet_resource_tracker()
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+#: The resource tracker's shutdown warning about objects of stopped processes (it removes them).
+_TRACKER_WARNING = "ignore:resource_tracker:UserWarning"
+
+
+def _quiet_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker (if it is not running yet) with its shutdown
+    warning filtered out: it is a separate process that takes this interpreter's -W options."""
+    from multiprocessing import resource_tracker
+
+    added = _TRACKER_WARNING not in sys.warnoptions
+    if added:
+        sys.warnoptions.append(_TRACKER_WARNING)
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        if added:
+            sys.warnoptions.remove(_TRACKER_WARNING)

@@ -248,3 +248,18 @@ def test_curve_check_bounds_are_exact():
         check_curve(2.81, curve, 30, 25, 10, "r")
     with pytest.raises(SubmissionError, match="between 1.2 and 2.8"):
         check_curve(1.19, curve, 30, 25, 10, "r")
+
+
+def test_ids_follow_the_submission_order_even_within_one_second(tmp_path, world):  # noqa: F811
+    """IDs are positions in (submitted_at, file name) order; the ID submit returns is the one
+    verify and the table use, also when two submissions share a second."""
+    from rtrlbench.leaderboard.submission_files import find, load_folder
+
+    same = "2026-01-01T00:00:00+00:00"
+    subs = tmp_path / "subs"
+    zero, _, _ = submit(write(tmp_path, make_document(world, "zero", "Zero")), subs, None, world["references"],
+                        submitted_at=same)
+    oracle, _, path = submit(write(tmp_path, make_document(world), "o.json"), subs, None, world["references"],
+                             submitted_at=same)
+    assert (zero, oracle) == (1, 1)  # "oracle__20k.json" sorts before "zero__20k.json"
+    assert find(load_folder(subs), oracle)[1].path == path
