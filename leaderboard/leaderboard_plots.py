@@ -38,7 +38,7 @@ def normalised_png(table: dict) -> bytes | None:
         return None
     plt = _pyplot()
     rows = table["rows"][::-1]  # barh draws bottom-up: the first row at the top
-    fig, ax = plt.subplots(figsize=(7, 0.45 * len(rows) + 1.2))
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.2))
     for y, row in enumerate(rows):
         se, status = row.get("se"), row["status"]
         se = se if se is not None and np.isfinite(se) else None
@@ -46,11 +46,11 @@ def normalised_png(table: dict) -> bytes | None:
                 color="#bbbbbb" if status == "failed" else f"C{y % 10}", hatch="//" if status == "unverified" else None,
                 edgecolor="black", linewidth=0.4, capsize=2)
         ax.text(row["score"] + (se or 0.0), y, f"  {row['score']:.3g}", va="center", fontsize=7)  # past the error bar
-    names = [label(r["entry"]["method_name"]) + {"verified": "", "unverified": " (not yet verified)",
-                                                 "failed": " (verification failed)"}[r["status"]] for r in rows]
+    names = [label(r["entry"]["method_name"]) + {"verified": "", "unverified": "\n(not yet verified)",
+                                                 "failed": "\n(verification failed)"}[r["status"]] for r in rows]
     ax.set_yticks(range(len(rows)), names, fontsize=8)
     ax.axvline(1.0, color="black", linestyle="--", linewidth=0.8)
-    ax.set(xscale="log", xlabel="normalised error (MSRE / reference T-BPTT MSRE; lower is better)",
+    ax.set(xscale="log", xlabel="normalised error = MSRE / reference T-BPTT MSRE (lower is better)",
            title=label(table["title"]))
     _plain_log_ticks(ax, [r["score"] for r in rows])
     return _png(fig)

@@ -17,8 +17,8 @@ import rtrlbench
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1400px; padding: 0 1rem; color: #222; }
-table.board { border-collapse: collapse; width: 100%; margin: 0.5rem 0 1rem; font-size: 0.9rem; }
-table.board th, table.board td { border-bottom: 1px solid #ddd; padding: 0.3rem 0.5rem; text-align: left; }
+table.board { border-collapse: collapse; width: 100%; margin: 0.5rem 0 1rem; font-size: 0.85rem; }
+table.board th, table.board td { border-bottom: 1px solid #ddd; padding: 0.3rem 0.4rem; text-align: left; }
 table.board td.num, table.board th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 table.board th { cursor: pointer; user-select: none; background: #f4f4f4; white-space: nowrap; }
 table.board th[aria-sort="ascending"]::after { content: " \\25B2"; }
@@ -33,7 +33,7 @@ details.game { margin: 0.3rem 0; border: 1px solid #e4e4e4; border-radius: 4px; 
 details.game summary { cursor: pointer; font-weight: 600; }
 .note { color: #444; font-size: 0.85rem; }
 .desc { color: #555; font-size: 0.8rem; }
-td.method { min-width: 15rem; }
+td.method { min-width: 14rem; }
 .scroll { overflow-x: auto; }
 figure img { max-width: 100%; }
 nav li { margin: 0.1rem 0; }
