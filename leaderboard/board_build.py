@@ -37,7 +37,7 @@ class Board:
     database: bytes  # the SQLite file
 
 
-def assemble(stored: list[StoredSubmission], references: list[dict]) -> Board:
+def assemble(stored: list[StoredSubmission], references: list[dict], progress: bool = False) -> Board:
     """Check, score, load and render ``stored`` (in this order: IDs 1, 2, ...). A refused file
     raises :class:`SubmissionError` whose field starts with the file's name."""
     scores = []
@@ -48,7 +48,7 @@ def assemble(stored: list[StoredSubmission], references: list[dict]) -> Board:
             with transaction(conn):
                 for item in stored:
                     scores.append(_load(conn, item, references))
-            files = render_files(conn, references)
+            files = render_files(conn, references, progress=progress)
         finally:
             conn.close()
         database = path.read_bytes()
@@ -75,12 +75,12 @@ def _load(conn, item: StoredSubmission, references: list[dict]) -> list[dict]:
 
 def build(submissions_dir: str | Path = SUBMISSIONS_DIR, out_dir: str | Path = DEFAULT_OUT,
           references_path: str | Path | None = None, db_path: str | Path | None = None,
-          reformat: bool = False) -> list[Path]:
+          reformat: bool = False, progress: bool = False) -> list[Path]:
     """Build the database (default ``out_dir/leaderboard.sqlite``), ``README.md`` and ``site/``
     from the files in ``submissions_dir``; with ``reformat``, also rewrite every submission
     file in the canonical layout. Returns the paths written."""
     stored = load_folder(submissions_dir)
-    board = assemble(stored, load_references(references_path))
+    board = assemble(stored, load_references(references_path), progress)
     written = publish(board, out_dir, db_path)
     if reformat:
         for item in stored:
@@ -102,13 +102,13 @@ def publish(board: Board, out_dir: str | Path, db_path: str | Path | None = None
 
 
 def check(submissions_dir: str | Path = SUBMISSIONS_DIR, out_dir: str | Path | None = DEFAULT_OUT,
-          references_path: str | Path | None = None) -> list[str]:
+          references_path: str | Path | None = None, progress: bool = False) -> list[str]:
     """What CI checks; returns the problems found ([] = all good): a file that is refused (the
     first one stops the check), one not in the canonical layout, and, unless ``out_dir`` is
     None, committed outputs that differ from what the files build."""
     stored = load_folder(submissions_dir)
     try:
-        board = assemble(stored, load_references(references_path))
+        board = assemble(stored, load_references(references_path), progress)
     except SubmissionError as error:
         return [str(error)]
     problems = [f"{item.path.name}: not in the canonical layout (keys sorted, 2-space indent, number lists on "

@@ -19,6 +19,7 @@ def register(subparsers) -> None:
                                  "leaderboard/submissions/ and rebuild the table", formatter_class=defaults)
     submit.add_argument("file", help="submission JSON (see `rtrlbench leaderboard schema`)")
     submit.add_argument("--dry-run", action="store_true", help="do every check and score, then write nothing")
+    submit.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     submit.add_argument("--replace", action="store_true",
                         help="replace the file of the same method name and budgets (a new version of the method)")
     _storage(submit)
@@ -29,6 +30,7 @@ def register(subparsers) -> None:
     build.add_argument("--db", default=None, help="database file to write (default: OUT/leaderboard.sqlite)")
     build.add_argument("--reformat", action="store_true",
                        help="also rewrite every submission file in the canonical layout")
+    build.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     _storage(build)
     build.set_defaults(handler=build_command)
 
@@ -36,6 +38,7 @@ def register(subparsers) -> None:
                                 help="validate every submission file and that README.md and site/ are up to date "
                                      "(what CI runs)")
     check.add_argument("--files-only", action="store_true", help="do not compare README.md and site/ with the files")
+    check.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     _storage(check)
     check.set_defaults(handler=check_command)
 
@@ -111,7 +114,7 @@ def submit_command(args) -> int:
 
     submissions, out = _folders(args)
     submission_id, scores, path = submit(args.file, submissions, out, args.references, dry_run=args.dry_run,
-                                         replace=args.replace)
+                                         replace=args.replace, progress=not args.no_progress)
     if args.dry_run:
         print(f"submission is valid and would be #{submission_id}, {path} (dry run: nothing written)")
     else:
@@ -155,7 +158,8 @@ def build_command(args) -> int:
     from rtrlbench.leaderboard.board_build import build
 
     submissions, out = _folders(args)
-    paths = build(submissions, out, args.references, db_path=args.db, reformat=args.reformat)
+    paths = build(submissions, out, args.references, db_path=args.db, reformat=args.reformat,
+                  progress=not args.no_progress)
     print(f"built {len(paths)} files from {submissions} (README.md, site/, the database) under {out}")
     return 0
 
@@ -165,7 +169,7 @@ def check_command(args) -> int:
     from rtrlbench.leaderboard.submission_files import load_folder
 
     submissions, out = _folders(args)
-    problems = check(submissions, None if args.files_only else out, args.references)
+    problems = check(submissions, None if args.files_only else out, args.references, progress=not args.no_progress)
     for problem in problems:
         print(f"rtrlbench leaderboard check: {problem}")
     if not problems:

@@ -15,7 +15,7 @@ from rtrlbench.leaderboard.submission_files import (STORED_KEYS, SUBMISSIONS_DIR
 
 def submit(path: str | Path, submissions_dir: str | Path = SUBMISSIONS_DIR, out_dir: str | Path | None = DEFAULT_OUT,
            references_path: str | Path | None = None, dry_run: bool = False, replace: bool = False,
-           submitted_at: str | None = None) -> tuple[int, list[dict], Path]:
+           submitted_at: str | None = None, progress: bool = False) -> tuple[int, list[dict], Path]:
     """Check the submission at ``path`` (against this installation's envs too), score it, and
     build the whole board with it added (duplicate checks included). Then, unless ``dry_run``,
     write it to ``submissions_dir/<method>__<budgets>.json`` and the outputs (database,
@@ -46,7 +46,7 @@ def submit(path: str | Path, submissions_dir: str | Path = SUBMISSIONS_DIR, out_
         raise SubmissionError("method.commit", f"{same[0].path.name} is at commit {document['method']['commit']} "
                               "too; a new version of a method needs a new commit")
     stored = [item for item in stored if item not in same]
-    board = assemble(sorted([*stored, new], key=order), references)
+    board = assemble(sorted([*stored, new], key=order), references, progress)
     number = next(i for i, item in enumerate(board.stored, 1) if item is new)
     if not dry_run:
         file = write(new, submissions_dir)

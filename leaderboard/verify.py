@@ -69,7 +69,7 @@ def verify(which: int | str, seeds: list[int] | None = None, envs: list[str] | N
     item.verifications.append({"verified_at": now(), "verified_by": verified_by,
                                "package_version": rtrlbench.__version__, "tolerance": tolerance, "passed": passed,
                                "details": details})
-    board = assemble(stored, load_references(references_path))
+    board = assemble(stored, load_references(references_path), progress)
     write(item, submissions_dir)
     if out_dir is not None:
         publish(board, out_dir)

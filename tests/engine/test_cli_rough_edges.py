@@ -148,7 +148,8 @@ def _commands(parser=None, name="rtrlbench"):
 #: The commands that can run for more than a few seconds.
 LONG = ["rtrlbench run", "rtrlbench sweep", "rtrlbench data fetch-policies", "rtrlbench data atari",
         "rtrlbench data rainbow", "rtrlbench leaderboard verify", "rtrlbench leaderboard references",
-        "rtrlbench leaderboard seed-table"]
+        "rtrlbench leaderboard seed-table", "rtrlbench leaderboard build", "rtrlbench leaderboard check",
+        "rtrlbench leaderboard submit"]
 
 
 def test_6_every_long_command_has_no_progress():

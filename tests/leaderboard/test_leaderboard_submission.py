@@ -200,7 +200,7 @@ def test_failure_while_rendering_writes_nothing(tmp_path, world, board, monkeypa
     db, out = board
     before = dump(db)
 
-    def broken(conn, references):
+    def broken(conn, references, progress=False):
         assert conn.execute("SELECT COUNT(*) FROM submissions").fetchone()[0] == 2  # loaded, nothing written yet
         raise RuntimeError("disk full")
 
