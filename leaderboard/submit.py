@@ -2,6 +2,7 @@
 ``leaderboard/submissions/`` and rebuild the outputs, all or nothing."""
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from rtrlbench.leaderboard.board_build import assemble, publish
@@ -11,6 +12,16 @@ from rtrlbench.leaderboard.submission import SubmissionError, load_submission, r
 from rtrlbench.leaderboard.scoring import score_submission
 from rtrlbench.leaderboard.submission_files import (STORED_KEYS, SUBMISSIONS_DIR, StoredSubmission, load_folder, now,
                                                     order, write)
+
+
+def after(stored: list[StoredSubmission]) -> str:
+    """Now, or one second after the latest submission if that is not earlier: a new entry sorts
+    last, so the IDs of the entries already in never change (IDs are positions in time order)."""
+    latest = max((item.submitted_at for item in stored), default="")
+    current = now()
+    if current > latest:
+        return current
+    return (dt.datetime.fromisoformat(latest) + dt.timedelta(seconds=1)).isoformat(timespec="seconds")
 
 
 def submit(path: str | Path, submissions_dir: str | Path = SUBMISSIONS_DIR, out_dir: str | Path | None = DEFAULT_OUT,
@@ -34,7 +45,7 @@ def submit(path: str | Path, submissions_dir: str | Path = SUBMISSIONS_DIR, out_
             raise SubmissionError(key, "is added by the leaderboard (`submit`, `verify`), not submitted; remove it")
     score_submission(document, references)  # its own errors first, named by field alone
     stored = load_folder(submissions_dir)
-    new = StoredSubmission(document, submitted_at or now())
+    new = StoredSubmission(document, submitted_at or after(stored))
     same = [item for item in stored if item.path.name == new.name]
     if same and not replace:
         raise SubmissionError("method.name", f"{Path(submissions_dir) / new.name} already exists: a submission "

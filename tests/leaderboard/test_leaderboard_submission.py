@@ -17,6 +17,7 @@ from rtrlbench.leaderboard import render as render_module
 from rtrlbench.leaderboard.references import load_references
 from rtrlbench.leaderboard.submission import MAX_BYTES, SubmissionError, check_curve
 from rtrlbench.leaderboard.submit import submit
+from rtrlbench.leaderboard.submission_files import load_folder
 from test_leaderboard_support import SEEDS, make_document, world, write  # noqa: F401
 
 
@@ -263,3 +264,12 @@ def test_ids_follow_the_submission_order_even_within_one_second(tmp_path, world)
                              submitted_at=same)
     assert (zero, oracle) == (1, 1)  # "oracle__20k.json" sorts before "zero__20k.json"
     assert find(load_folder(subs), oracle)[1].path == path
+
+
+def test_a_new_submission_never_renumbers_the_ones_already_in(tmp_path, world):  # noqa: F811
+    subs = tmp_path / "subs"
+    first, _, _ = submit(write(tmp_path, make_document(world)), subs, None, world["references"])  # "oracle__20k"
+    second, _, _ = submit(write(tmp_path, make_document(world, "zero", "A zero"), "z.json"), subs, None,
+                          world["references"])  # "a-zero__20k" sorts first by name, but comes later in time
+    assert (first, second) == (1, 2)
+    assert [s.path.name for s in load_folder(subs)] == ["oracle__20k.json", "a-zero__20k.json"]
