@@ -16,7 +16,8 @@ from rtrlbench.leaderboard.submission_files import (STORED_KEYS, SUBMISSIONS_DIR
 
 def after(stored: list[StoredSubmission]) -> str:
     """Now, or one second after the latest submission if that is not earlier: a new entry sorts
-    last, so the IDs of the entries already in never change (IDs are positions in time order)."""
+    last, so the IDs of the entries already in never change (IDs are positions in time order; only
+    replacing a file, `--replace`, moves that entry to the end)."""
     latest = max((item.submitted_at for item in stored), default="")
     current = now()
     if current > latest:
