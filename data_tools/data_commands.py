@@ -6,6 +6,8 @@ import sys
 
 import numpy as np
 
+from rtrlbench.terminal import DefaultsHelpFormatter, show_progress
+
 
 def register(subparsers) -> None:
     data = subparsers.add_parser("data", help="download policies and build the Atari prediction data sets")
@@ -22,6 +24,7 @@ def register(subparsers) -> None:
     fetch.add_argument("--base-url", default=None,
                        help="folder URL to fetch from (default: $RTRLBENCH_POLICY_URL, else the pinned public source)")
     fetch.add_argument("--force", action="store_true", help="download again even if a valid copy is cached")
+    fetch.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     fetch.set_defaults(handler=fetch_command)
 
     atari = commands.add_parser("atari", parents=[data_dir], help="replay policies in ALE and write the HDF5 data sets")
@@ -39,7 +42,7 @@ def register(subparsers) -> None:
     atari.set_defaults(handler=atari_command)
 
     rainbow = commands.add_parser("rainbow", help="record a pfrl Rainbow agent's greedy play as an action file",
-                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                  formatter_class=DefaultsHelpFormatter)
     rainbow.add_argument("--game", required=True, help="the game, e.g. Pong")
     source = rainbow.add_mutually_exclusive_group(required=True)
     source.add_argument("--agent-dir", help="folder written by pfrl's agent.save (model.pt, ...)")
@@ -66,7 +69,8 @@ def fetch_command(args) -> int:
 
     games = [policies.check_game(g) for g in args.games] or policies.games()
     failures = {}
-    for game in tqdm(games, desc="policies", unit="game", disable=len(games) < 2):
+    for game in tqdm(games, desc="policies", unit="game",
+                     disable=len(games) < 2 or not show_progress(not args.no_progress)):
         try:
             policies.fetch_policy(game, base_url=args.base_url, cache=args.data_dir, force=args.force)
         except (ValueError, RuntimeError, OSError) as error:

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from rtrlbench.atomic import remove_stale_temporaries
+from rtrlbench.terminal import show_progress
 from rtrlbench.data_tools import hdf5_dataset, in_step, policies, replay
 
 
@@ -90,7 +91,7 @@ def generate_many(games: list[str], jobs: int | None = None, progress: bool = Tr
     pool = context.Pool(processes=min(jobs or os.cpu_count(), len(games)), initializer=_ignore_sigint)
     try:
         tasks = pool.imap_unordered(_generate_one, [(game, kwargs) for game in games])
-        for game, result, error in tqdm(tasks, total=len(games), desc="games", unit="game", disable=not progress):
+        for game, result, error in tqdm(tasks, total=len(games), desc="games", unit="game", disable=not show_progress(progress)):
             if error is None:
                 results[game] = result
             else:

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from rtrlbench.atomic import atomic_path
+from rtrlbench.terminal import show_progress
 from rtrlbench.data_tools.replay import ACTION_BASE, DECISION_FRAMES, MAX_EPISODE_FRAMES, RESET_BYTE, make_ale, require
 
 N_ATOMS, V_MIN, V_MAX = 51, -10.0, 10.0
@@ -168,7 +169,7 @@ def play(game: str, agent, steps: int, seed: int = 0, progress: bool = False) ->
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # batch-1 inference: extra threads only contend (5x slower on 2 busy cores)
     env = PfrlAtari(game, seed)
-    bar = tqdm(total=steps, desc=f"rainbow {game}", unit="frame", unit_scale=True, disable=not progress)
+    bar = tqdm(total=steps, desc=f"rainbow {game}", unit="frame", unit_scale=True, disable=not show_progress(progress))
     try:
         with agent.eval_mode():
             obs, done = env.reset(), False

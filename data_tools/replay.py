@@ -323,7 +323,9 @@ def episode_returns(rewards: np.ndarray, episode_starts: np.ndarray) -> np.ndarr
 
 
 def _progress(total: int, game: str, enabled: bool):
-    if not enabled:
+    from rtrlbench.terminal import show_progress
+
+    if not show_progress(enabled):
         return None
     from tqdm import tqdm
 

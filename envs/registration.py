@@ -77,7 +77,7 @@ _ATARI_GAMES = _atari_games()
 ENVS[ATARI_FAMILY_ID] = (
     _ATARI, {},
     f"Rainbow-DQN Atari play as 16x16 frame + action + clipped reward (275 inputs), gamma 0.98; "
-    f"game=..., or {atari_env_id('<Game>')} ({len(_ATARI_GAMES)} games: `rtrlbench data games`)",
+    f"game=..., or {atari_env_id('<Game>')} ({len(_ATARI_GAMES)} games: `rtrlbench envs --atari`)",
 )
 # An empty summary keeps the per-game ids out of the `rtrlbench envs` listing.
 ENVS.update({atari_env_id(game): (_ATARI, {"game": game}, "") for game in _ATARI_GAMES})
@@ -89,6 +89,20 @@ def register_all() -> None:
             gym.register(id=env_id, entry_point=entry_point, kwargs=dict(kwargs))
 
 
-def listed_envs() -> dict[str, str]:
-    """id -> summary of the tasks ``rtrlbench envs`` shows; a family's per-game ids (empty summary) are left out."""
+def listed_envs(atari_games: bool = False) -> dict[str, str]:
+    """id -> summary of the tasks ``rtrlbench envs`` shows; a family's per-game ids (empty summary)
+    are left out unless ``atari_games`` (``rtrlbench envs --atari``), which lists only those."""
+    if atari_games:
+        return {atari_env_id(game): f"AtariPrediction-{ATARI_VERSION} with game={game!r}" for game in _ATARI_GAMES}
     return {env_id: summary for env_id, (_, _, summary) in ENVS.items() if summary}
+
+
+def unknown_env_message(env_id: str) -> str:
+    """The error for an id the suite does not register: the close matches, the non-Atari ids,
+    and the Atari ids as one pattern (not all 58 of them)."""
+    import difflib
+
+    close = difflib.get_close_matches(env_id, ENVS, n=3, cutoff=0.6)
+    hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
+    return (f"unknown env {env_id!r}.{hint} The suite's envs are: {', '.join(listed_envs())}, and "
+            f"{atari_env_id('<Game>')} ({len(_ATARI_GAMES)} games; `rtrlbench envs --atari` lists them)")

@@ -3,6 +3,8 @@
 A record is a JSON file holding the dict :func:`rtrlbench.run.run` returns, or a sweep
 store file ``{"run_id", "spec", "result": <record>}``. Folders are searched recursively.
 The records chosen (by learner, hyperparameters and budget) must form one configuration.
+The document is checked against the schema and content rules before it is returned, so a
+file ``make-submission`` writes is one ``submit`` accepts as far as the format goes.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import numpy as np
 
 from rtrlbench.leaderboard.env_identity import env_identity
 from rtrlbench.leaderboard.entry_flops import suite_flops_per_step
+from rtrlbench.leaderboard.submission import check_submission
 
 
 def find_records(paths: list[str | Path]) -> list[dict]:
@@ -35,7 +38,9 @@ def find_records(paths: list[str | Path]) -> list[dict]:
 def records_to_submission(records: list[dict], *, name: str, description: str, code_url: str, commit: str,
                           contact: str, hardware: str, learner: str | None = None, hyperparameters: dict | None = None,
                           steps: int | None = None) -> dict:
-    """A submission document (see ``submission.schema.json``) from one configuration's records."""
+    """A submission document (see ``submission.schema.json``) from one configuration's records,
+    checked by :func:`~rtrlbench.leaderboard.submission.check_submission` (a bad ``commit`` or
+    markup in ``name`` is refused here, naming the field, not later at ``submit``)."""
     chosen = [r for r in records if (learner is None or r["learner"] == learner) and (steps is None or r["steps"] == steps)
               and all(r["hyperparameters"].get(k) == v for k, v in (hyperparameters or {}).items())]
     if not chosen:
@@ -51,7 +56,7 @@ def records_to_submission(records: list[dict], *, name: str, description: str, c
     from rtrlbench.agents.registry import LEARNERS
 
     learner_name = chosen[0]["learner"]
-    return {
+    return check_submission({
         "schema_version": 1,
         "method": {"name": name, "description": description, "code_url": code_url, "commit": commit,
                    "learner": learner_name if learner_name in LEARNERS or learner_name == "oracle" else None},
@@ -59,7 +64,7 @@ def records_to_submission(records: list[dict], *, name: str, description: str, c
         "hardware": hardware,
         "contact": contact,
         "results": [_result(group) for group in _by_env(chosen)],
-    }
+    })
 
 
 def _by_env(records: list[dict]) -> list[list[dict]]:

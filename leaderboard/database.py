@@ -1,5 +1,8 @@
 """The leaderboard database: embedded SQLite, versioned by ``PRAGMA user_version``.
 
+It is a cache, built from the submission files by :mod:`.board_build` (``rtrlbench leaderboard
+build``) and never tracked in git: the files in ``leaderboard/submissions/`` are the truth.
+
 :data:`MIGRATIONS` lists the schema changes in order; :func:`connect` applies the ones a
 database lacks (each in its own transaction) and refuses a database newer than this code.
 Writes go through :func:`transaction`: all of a submission or verification, or nothing.
@@ -7,14 +10,14 @@ Writes go through :func:`transaction`: all of a submission or verification, or n
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import sqlite3
 from pathlib import Path
 
 from rtrlbench.leaderboard.submission import SubmissionError, results_hash
 
-DEFAULT_DB = Path(__file__).resolve().parent / "leaderboard.sqlite"
+#: The database file name in the output folder (``leaderboard/leaderboard.sqlite`` in a clone; git-ignored).
+DB_NAME = "leaderboard.sqlite"
 
 MIGRATIONS: list[str] = [
     # 1: submissions, their per-env results and per-seed runs.
@@ -73,10 +76,18 @@ MIGRATIONS: list[str] = [
         details TEXT NOT NULL
     );
     """,
+    # 3: the submission's file (its identity in the pull-request workflow) and who verified.
+    """
+    ALTER TABLE submissions ADD COLUMN file TEXT;
+    ALTER TABLE verifications ADD COLUMN verified_by TEXT;
+    """,
 ]
 
+#: Verification status of an entry: a rerun agreed / no rerun yet / some rerun disagreed.
+VERIFIED, UNVERIFIED, FAILED = "verified", "unverified", "failed"
 
-def connect(path: str | Path = DEFAULT_DB) -> sqlite3.Connection:
+
+def connect(path: str | Path) -> sqlite3.Connection:
     """Open (creating if needed) and migrate the database at ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -118,7 +129,8 @@ def transaction(conn: sqlite3.Connection, commit: bool = True):
     conn.execute("COMMIT" if commit else "ROLLBACK")
 
 
-def insert_submission(conn: sqlite3.Connection, document: dict, scores: list[dict]) -> int:
+def insert_submission(conn: sqlite3.Connection, document: dict, scores: list[dict], submitted_at: str,
+                      file: str | None = None) -> int:
     """Insert a checked and scored submission (inside the caller's transaction); returns its id.
     Refuses a duplicate: the same numbers, or the same method name and commit."""
     method = document["method"]
@@ -134,10 +146,10 @@ def insert_submission(conn: sqlite3.Connection, document: dict, scores: list[dic
                               f"submission #{same['id']}; a new submission needs a new commit")
     cursor = conn.execute(
         "INSERT INTO submissions (method_name, description, code_url, code_commit, learner, package_version, "
-        "hardware, contact, submitted_at, results_hash, document) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        "hardware, contact, submitted_at, results_hash, document, file) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
         (method["name"], method["description"], method["code_url"], method["commit"], method.get("learner"),
-         document["package_version"], document["hardware"], document["contact"], _now(), digest,
-         json.dumps(document, sort_keys=True)),
+         document["package_version"], document["hardware"], document["contact"], submitted_at, digest,
+         json.dumps(document, sort_keys=True), file),
     )
     submission_id = cursor.lastrowid
     for result, score in zip(document["results"], scores):
@@ -156,32 +168,29 @@ def insert_submission(conn: sqlite3.Connection, document: dict, scores: list[dic
     return submission_id
 
 
-def record_verification(conn: sqlite3.Connection, submission_id: int, package_version: str, tolerance: float,
-                        passed: bool, details: list[dict]) -> int:
+def record_verification(conn: sqlite3.Connection, submission_id: int, record: dict) -> int:
+    """Insert one verification record of a submission file (see :mod:`.submission_files`)."""
     cursor = conn.execute(
-        "INSERT INTO verifications (submission_id, verified_at, package_version, tolerance, passed, details) "
-        "VALUES (?,?,?,?,?,?)", (submission_id, _now(), package_version, tolerance, int(passed), json.dumps(details)))
+        "INSERT INTO verifications (submission_id, verified_at, package_version, tolerance, passed, details, "
+        "verified_by) VALUES (?,?,?,?,?,?,?)",
+        (submission_id, record["verified_at"], record["package_version"], record["tolerance"], int(record["passed"]),
+         json.dumps(record["details"]), record.get("verified_by")))
     return cursor.lastrowid
 
 
-def get_document(conn: sqlite3.Connection, submission_id: int) -> dict:
-    row = conn.execute("SELECT document FROM submissions WHERE id = ?", (submission_id,)).fetchone()
-    if row is None:
-        known = [r[0] for r in conn.execute("SELECT id FROM submissions ORDER BY id")]
-        raise KeyError(f"no submission #{submission_id} in the leaderboard (ids: {known or 'none'})")
-    return json.loads(row["document"])
-
-
 def load_entries(conn: sqlite3.Connection) -> list[dict]:
-    """Every submission with its results (scores, hyperparameters, per-seed curves) and whether
-    its latest verification passed, for rendering."""
+    """Every submission with its results (scores, hyperparameters, per-seed curves) and its
+    verification ``status``: :data:`FAILED` if any rerun disagreed, else :data:`VERIFIED` if one
+    agreed, else :data:`UNVERIFIED`; ``verification`` is the deciding record (None if unverified)."""
     entries = []
     for row in conn.execute("SELECT * FROM submissions ORDER BY id"):
         entry = {k: row[k] for k in row.keys() if k not in ("document", "results_hash")}
-        check = conn.execute("SELECT passed, tolerance, verified_at FROM verifications WHERE submission_id = ? "
-                             "ORDER BY id DESC LIMIT 1", (row["id"],)).fetchone()
-        entry["verified"] = bool(check and check["passed"])
-        entry["verification"] = dict(check) if check else None
+        checks = [dict(c) for c in conn.execute("SELECT passed, tolerance, verified_at, verified_by FROM verifications "
+                                                "WHERE submission_id = ? ORDER BY id", (row["id"],))]
+        failed = [c for c in checks if not c["passed"]]
+        entry["status"] = FAILED if failed else VERIFIED if checks else UNVERIFIED
+        entry["verified"] = entry["status"] == VERIFIED
+        entry["verification"] = (failed or checks or [None])[-1]
         entry["results"] = {}
         for result in conn.execute("SELECT * FROM results WHERE submission_id = ? ORDER BY env_id", (row["id"],)):
             runs = conn.execute("SELECT seed, curve, wall_seconds FROM runs WHERE submission_id = ? AND env_id = ? "
@@ -195,10 +204,6 @@ def load_entries(conn: sqlite3.Connection) -> list[dict]:
             }
         entries.append(entry)
     return entries
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def _real(value):

@@ -77,9 +77,9 @@ def env_identity(env_id: str, env_kwargs: dict | None = None) -> dict[str, str]:
 
 def _spec(env_id: str):
     if env_id not in gym.registry:
-        from rtrlbench.envs.registration import ENVS
+        from rtrlbench.envs.registration import unknown_env_message
 
-        raise ValueError(f"unknown env {env_id!r}; the suite's envs are: {', '.join(sorted(ENVS))}")
+        raise ValueError(unknown_env_message(env_id))
     return gym.spec(env_id)
 
 

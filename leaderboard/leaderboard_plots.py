@@ -31,13 +31,52 @@ def curves_png(table: dict) -> bytes | None:
     return _png(fig)
 
 
+def normalised_png(table: dict) -> bytes | None:
+    """Normalised error per method (mean over seeds ± SE; log scale), best at the top, with
+    T-BPTT's 1 as a dashed line; entries not yet verified are hatched, failed ones grey."""
+    if not table["rows"]:
+        return None
+    plt = _pyplot()
+    rows = table["rows"][::-1]  # barh draws bottom-up: the first row at the top
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.2))
+    for y, row in enumerate(rows):
+        se, status = row.get("se"), row["status"]
+        se = se if se is not None and np.isfinite(se) else None
+        ax.barh(y, row["score"], xerr=se,
+                color="#bbbbbb" if status == "failed" else f"C{y % 10}", hatch="//" if status == "unverified" else None,
+                edgecolor="black", linewidth=0.4, capsize=2)
+        ax.text(row["score"] + (se or 0.0), y, f"  {row['score']:.3g}", va="center", fontsize=7)  # past the error bar
+    names = [label(r["entry"]["method_name"]) + {"verified": "", "unverified": "\n(not yet verified)",
+                                                 "failed": "\n(verification failed)"}[r["status"]] for r in rows]
+    ax.set_yticks(range(len(rows)), names, fontsize=8)
+    ax.axvline(1.0, color="black", linestyle="--", linewidth=0.8)
+    ax.set(xscale="log", xlabel="normalised error = MSRE / reference T-BPTT MSRE (lower is better)",
+           title=label(table["title"]))
+    _plain_log_ticks(ax, [r["score"] for r in rows])
+    return _png(fig)
+
+
+def _plain_log_ticks(ax, values: list[float]) -> None:
+    """Log-scale x ticks at 1-2-5 steps labelled as plain numbers (no overlapping 10^x minor labels),
+    with room on the right for the value labels."""
+    from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
+
+    low, high = min(min(values), 1.0) / 1.5, max(max(values), 1.0) * 2.5
+    ticks = [m * 10.0 ** e for e in range(-6, 7) for m in (1, 2, 5) if low <= m * 10.0 ** e <= high]
+    ax.set_xlim(low, high)
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+
+
 def per_game_png(table: dict) -> bytes | None:
-    """Normalised error per game (mean over seeds, ± SE) for each row of an Atari-average table."""
+    """Normalised error per game (mean over seeds, ± SE; log scale) for each row of an Atari-average table."""
     if not table["rows"]:
         return None
     plt = _pyplot()
     games = table["env_ids"]
-    fig, ax = plt.subplots(figsize=(max(6, 0.35 * len(games) * len(table["rows"]) + 2), 3.8))
+    fig, ax = plt.subplots(figsize=(min(14, max(6, 0.35 * len(games) * len(table["rows"]) + 2)), 4.2))
     width = 0.8 / len(table["rows"])
     x = np.arange(len(games))
     for i, row in enumerate(table["rows"]):
@@ -46,7 +85,7 @@ def per_game_png(table: dict) -> bytes | None:
                yerr=[np.nan_to_num(r["normalised_se"] or 0.0) for r in results], label=label(row["entry"]["method_name"]))
     ax.axhline(1.0, color="black", linestyle="--", linewidth=0.8)
     ax.set_xticks(x + 0.4 - width / 2, [label(g.split("/")[-1]) for g in games], rotation=60, ha="right", fontsize=7)
-    ax.set(ylabel="error / T-BPTT error", title=label(table["title"]))
+    ax.set(yscale="log", ylabel="error / T-BPTT error", title=label(table["title"]) + ", per game")
     ax.legend(fontsize=7)
     return _png(fig)
 

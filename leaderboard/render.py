@@ -1,12 +1,13 @@
-"""Regenerate the public table: ``README.md`` and ``site/`` (``index.html`` + ``plots/*.png``).
+"""Render the public table: ``README.md`` and ``site/`` (``index.html`` + ``plots/*.png``).
 
-:func:`render_files` builds everything in memory (so a submission can render inside its
-database transaction and roll back if rendering fails); :func:`write_files` then writes
-each file atomically and removes plots no table uses any more.
+:func:`render_files` builds everything in memory from the database, deterministically (no
+clock: the same database gives the same bytes); :func:`write_files` then writes each file
+atomically and removes plots no table uses any more. Headline tables (trace and other
+non-Atari envs, Atari averages) get a plot of normalised error per method; single-env
+tables also get learning curves, Atari averages a per-game bar chart.
 """
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 from rtrlbench.atomic import atomic_path
@@ -20,21 +21,37 @@ DEFAULT_OUT = Path(__file__).resolve().parent
 PLOT_DIR = "site/plots"
 
 
-def render_files(conn, references: list[dict]) -> dict[str, bytes]:
-    """``{path relative to the output folder: content}`` for the whole table."""
-    tables = build_tables(load_entries(conn), references)
+def render_files(conn, references: list[dict], progress: bool = False) -> dict[str, bytes]:
+    """``{path relative to the output folder: content}`` for the whole table (a progress bar
+    over the tables' plots with ``progress``: about 50 of them take ~10 s)."""
+    from tqdm import tqdm
+
+    from rtrlbench.terminal import show_progress
+
+    entries = load_entries(conn)
+    tables = build_tables(entries, references)
     files: dict[str, bytes] = {}
-    plot_names: dict[str, str] = {}
-    for table in tables:
-        draw = leaderboard_plots.per_game_png if table["kind"] == "atari-average" else leaderboard_plots.curves_png
-        png = draw(table)
-        if png is not None:
-            plot_names[table["slug"]] = f"{table['slug']}.png"
-            files[f"{PLOT_DIR}/{table['slug']}.png"] = png
-    generated = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    files["README.md"] = render_markdown(tables, {k: f"{PLOT_DIR}/{v}" for k, v in plot_names.items()}).encode()
-    files["site/index.html"] = render_html(tables, {k: f"plots/{v}" for k, v in plot_names.items()}, generated).encode()
+    plot_names: dict[str, list[str]] = {}
+    for table in tqdm(tables, desc="plots", unit="table", leave=False, disable=not show_progress(progress)):
+        for suffix, draw in _plots_of(table["kind"]):
+            png = draw(table)
+            if png is not None:
+                name = f"{table['slug']}{suffix}.png"
+                plot_names.setdefault(table["slug"], []).append(name)
+                files[f"{PLOT_DIR}/{name}"] = png
+    files["README.md"] = render_markdown(
+        tables, {k: [f"{PLOT_DIR}/{n}" for n in v] for k, v in plot_names.items()}).encode()
+    files["site/index.html"] = render_html(
+        tables, {k: [f"plots/{n}" for n in v] for k, v in plot_names.items()}, len(entries)).encode()
     return files
+
+
+def _plots_of(kind: str) -> list:
+    """``(file-name suffix, draw function)`` of each plot a table of ``kind`` gets, in order."""
+    normalised = ("-normalised", leaderboard_plots.normalised_png)
+    return {"env": [normalised, ("", leaderboard_plots.curves_png)],
+            "atari-average": [normalised, ("", leaderboard_plots.per_game_png)],
+            "atari-game": [("", leaderboard_plots.curves_png)]}[kind]
 
 
 def write_files(files: dict[str, bytes], out_dir: str | Path = DEFAULT_OUT) -> list[Path]:

@@ -14,10 +14,10 @@ import subprocess
 from pathlib import Path
 
 from rtrlbench.leaderboard.convert import records_to_submission
-from rtrlbench.leaderboard.database import DEFAULT_DB, connect
 from rtrlbench.leaderboard.references import load_references
 from rtrlbench.leaderboard.render import DEFAULT_OUT
 from rtrlbench.leaderboard.submission import SubmissionError
+from rtrlbench.leaderboard.submission_files import SUBMISSIONS_DIR, load_folder
 from rtrlbench.leaderboard.tables import slug
 from rtrlbench.leaderboard.verify import verify
 
@@ -25,7 +25,8 @@ SEED_CONFIG = Path(__file__).resolve().parent / "seed_config.json"
 
 
 def seed_table(config_path: str | Path | None = None, records_dir: str | Path = "leaderboard-runs",
-               commit: str | None = None, db_path: str | Path = DEFAULT_DB, out_dir: str | Path = DEFAULT_OUT,
+               commit: str | None = None, submissions_dir: str | Path = SUBMISSIONS_DIR,
+               out_dir: str | Path = DEFAULT_OUT,
                references_path: str | Path | None = None, progress: bool = True) -> list[str]:
     """Run, submit and verify every configured method; returns a line per method saying what happened."""
     from rtrlbench.leaderboard.submit import submit
@@ -41,7 +42,7 @@ def seed_table(config_path: str | Path | None = None, records_dir: str | Path = 
         if method.get("skip"):
             report.append(f"{method['name']}: skipped ({method['skip']})")
             continue
-        if _already_in(db_path, method["name"], commit):
+        if _already_in(submissions_dir, method["name"], commit):
             report.append(f"{method['name']}: already submitted at commit {commit}")
             continue
         chosen = _references_for(method, references)
@@ -53,14 +54,15 @@ def seed_table(config_path: str | Path | None = None, records_dir: str | Path = 
                                          hardware=config.get("hardware") or _hardware())
         path = write_json(folder / "submission.json", document)
         try:
-            submission_id, scores = submit(path, db_path, out_dir, references_path)
+            submission_id, scores, _ = submit(path, submissions_dir, out_dir, references_path, replace=True)
         except SubmissionError as error:
-            if error.field != "results":  # "results": these numbers are already in, under this or another commit
+            if not error.field.endswith("results"):  # these numbers are already in, under this or another commit
                 raise
             report.append(f"{method['name']}: unchanged ({error})")
             continue
         passed, _ = verify(submission_id, seeds=[chosen[0]["seeds"][0]], envs=[chosen[0]["env_id"]],
-                           db_path=db_path, out_dir=out_dir, references_path=references_path, progress=progress)
+                           submissions_dir=submissions_dir, out_dir=out_dir, references_path=references_path,
+                           progress=progress, verified_by="rtrl-bench maintainers (rtrlbench leaderboard seed-table)")
         means = ", ".join(f"{s['env_id']} {s['normalised_mean']:.3f}" for s in scores)
         report.append(f"{method['name']}: submission #{submission_id} ({means}); "
                       f"{'verified' if passed else 'NOT verified'}")
@@ -84,13 +86,9 @@ def _record(folder: Path, method: dict, env_id: str, steps: int, seed: int, prog
                         hyperparameters=method.get("hyperparameters") or {}, progress=progress)
 
 
-def _already_in(db_path, name: str, commit: str) -> bool:
-    conn = connect(db_path)
-    try:
-        return conn.execute("SELECT 1 FROM submissions WHERE method_name = ? AND code_commit = ?",
-                            (name, commit)).fetchone() is not None
-    finally:
-        conn.close()
+def _already_in(submissions_dir, name: str, commit: str) -> bool:
+    return any(s.document["method"]["name"] == name and s.document["method"]["commit"] == commit
+               for s in load_folder(submissions_dir))
 
 
 def _git_commit() -> str:

@@ -2,8 +2,10 @@
 
 One table per (benchmark, budget): each non-Atari env; the Atari average (only
 submissions that cover every game with a reference at that budget); and each Atari game.
-A cell is ``{"text": shown, "sort": number or string or None}``; rows are ranked by mean
-normalised error. The renderers (Markdown, HTML) escape every text they emit.
+A cell is ``{"text": shown, "sort": number or string or None}``. Rows come in three groups:
+verified entries ranked by mean normalised error (1, 2, ...), then entries not yet verified
+(unranked, rank "–"), then entries whose verification failed (unranked, rank "✘"); each row
+carries its ``status``. The renderers (Markdown, HTML) escape every text they emit.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import re
 
 import numpy as np
 
+from rtrlbench.leaderboard.database import FAILED, UNVERIFIED, VERIFIED
 from rtrlbench.leaderboard.entry_flops import env_flops_per_step
 from rtrlbench.leaderboard.scoring import ATARI_PREFIX, aggregate
 
@@ -53,7 +56,7 @@ def _env_table(env_id: str, steps: int, entries: list[dict]) -> dict:
             continue
         has_oracle |= result["oracle_ratio"] is not None
         oracle = result["oracle_ratio_mean"]
-        rows.append({"entry": entry, "score": result["normalised_mean"], "cells": {
+        rows.append({"entry": entry, "score": result["normalised_mean"], "se": result["normalised_se"], "cells": {
             "normalised": _mean_se(result["normalised_mean"], result["normalised_se"]),
             "iqm": _iqm(result["iqm"], result["iqm_ci"]),
             "msre": _cell(f"{np.mean(result['final_msre']):.4g}", float(np.mean(result["final_msre"]))),
@@ -79,7 +82,7 @@ def _atari_table(steps: int, entries: list[dict], references: list[dict]) -> dic
         matrix = np.array([r["normalised"] for r in results]).T  # [seeds, games]
         summary = aggregate(matrix)
         flops = [f for g, r in zip(games, results) if (f := _flops_of(entry, g, r)) is not None]
-        rows.append({"entry": entry, "score": summary["mean"], "cells": {
+        rows.append({"entry": entry, "score": summary["mean"], "se": summary["se"], "cells": {
             "normalised": _mean_se(summary["mean"], summary["se"]),
             "iqm": _iqm(summary["iqm"], summary["iqm_ci"]),
             "games": _cell(str(len(games)), len(games)),
@@ -88,15 +91,50 @@ def _atari_table(steps: int, entries: list[dict], references: list[dict]) -> dic
             "wall": _seconds(float(sum(np.mean(r["wall_seconds"]) for r in results))),
         }})
     columns = ["rank", "method", "normalised", "iqm", "games", "flops", "seeds", "wall", "submitted", "id"]
-    return _table(f"Atari average ({len(games)} games) — {steps:,} steps", "atari-average", steps, games, columns, rows)
+    table = _table(f"Atari average ({len(games)} games) — {steps:,} steps", "atari-average", steps, games, columns, rows)
+    table["note"] = atari_coverage_note(games)
+    return table
+
+
+#: Games whose recorded play holds no reward at all: every return is 0, predicting 0 is exact,
+#: so there is no reference error to divide by (docs/atari.md).
+REWARDLESS_GAMES = ("Assault", "MontezumaRevenge", "Venture")
+
+
+def atari_coverage_note(scored: list[str]) -> str:
+    """Plain text saying which of the games with a recorded policy are scored, and why the rest are not."""
+    from rtrlbench.data_tools.policies import games
+
+    names = {env_id[len(ATARI_PREFIX):].rsplit("-v", 1)[0] for env_id in scored}
+    missing = [g for g in games() if g not in names]
+    rewardless = [g for g in missing if g in REWARDLESS_GAMES]
+    ungenerated = [g for g in missing if g not in REWARDLESS_GAMES]
+    parts = []
+    if rewardless:
+        parts.append(f"{', '.join(rewardless)}: their recordings hold no reward, so every return is 0 and there is "
+                     "no reference error to divide by")
+    if ungenerated:
+        parts.append(f"{', '.join(ungenerated)}: no reference was run, since their policy files come from the public "
+                     "source that the machine which made the references could not reach (docs/atari.md)")
+    why = f" Not scored — {'; '.join(parts)}." if parts else ""
+    return f"{len(games())} games have a recorded Rainbow-DQN policy; {len(names)} have a reference and are scored.{why}"
+
+
+#: Row groups in display order, and the rank shown for unranked rows.
+STATUS_ORDER = {VERIFIED: 0, UNVERIFIED: 1, FAILED: 2}
+UNRANKED = {UNVERIFIED: "–", FAILED: "✘"}
 
 
 def _table(title: str, kind: str, steps: int, env_ids: list[str], columns: list[str], rows: list[dict]) -> dict:
-    rows.sort(key=lambda r: (r["score"], r["entry"]["id"]))
-    for rank, row in enumerate(rows, 1):
+    for row in rows:
+        row["status"] = row["entry"]["status"]
+    rows.sort(key=lambda r: (STATUS_ORDER[r["status"]], r["score"], r["entry"]["id"]))
+    rank = 0
+    for row in rows:
         entry = row["entry"]
+        rank += row["status"] == VERIFIED
         row["cells"].update({
-            "rank": _cell(str(rank), rank),
+            "rank": _cell(str(rank), rank) if row["status"] == VERIFIED else _cell(UNRANKED[row["status"]], None),
             "method": _cell(entry["method_name"], entry["method_name"].lower()),
             "submitted": _cell(entry["submitted_at"][:10], entry["submitted_at"]),
             "id": _cell(str(entry["id"]), entry["id"]),

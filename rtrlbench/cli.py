@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 #: Modules with ``register(subparsers)``; each adds one or more subcommands.
@@ -32,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"\nrtrlbench {args.command}: interrupted; no partly written file was kept", file=sys.stderr)
         return INTERRUPTED
+    except BrokenPipeError:  # the reader went away (`rtrlbench envs --atari | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 #: Exit status after Ctrl-C (128 + SIGINT), as a shell reports it.

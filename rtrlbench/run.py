@@ -2,6 +2,7 @@
 ``rtrlbench run`` (and, through it, sweeps and leaderboard verification)."""
 from __future__ import annotations
 
+import functools
 import json
 import math
 import platform
@@ -11,6 +12,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from numba.core import event as numba_event
 from tqdm import tqdm
 
 import rtrlbench
@@ -19,7 +21,8 @@ from rtrlbench.agents.registry import make_learner
 from rtrlbench.atomic import write_json
 from rtrlbench.evaluation.fidelity_curves import fidelity_result
 from rtrlbench.evaluation.return_error import ReturnErrorTracker
-from rtrlbench.validation import positive_int
+from rtrlbench.terminal import show_progress
+from rtrlbench.validation import positive_int, writable_folder
 
 #: Extra stream steps read past the last prediction so that every scored return is complete
 #: (their weight is gamma^LOOKAHEAD: 0.98^2000 < 1e-17).
@@ -29,15 +32,10 @@ LOOKAHEAD = 2000
 def make_env(env_id: str, env_kwargs: dict | None = None):
     """The unwrapped prediction env for ``env_id``, with a clear error for unknown ids."""
     if env_id not in gym.registry:
-        known = ", ".join(sorted(k for k in gym.registry if k in _suite_ids()))
-        raise ValueError(f"unknown env {env_id!r}; the suite's envs are: {known} (see `rtrlbench envs`)")
+        from rtrlbench.envs.registration import unknown_env_message
+
+        raise ValueError(unknown_env_message(env_id))
     return gym.make(env_id, **(env_kwargs or {})).unwrapped
-
-
-def _suite_ids():
-    from rtrlbench.envs.registration import ENVS
-
-    return set(ENVS)
 
 
 def build_learner(name: str, stream, seed: int, hyperparameters: dict | None = None) -> Learner:
@@ -56,10 +54,15 @@ def run(env_id: str, learner: str, steps: int, seed: int = 0, *, env_kwargs: dic
     """Run ``learner`` on ``steps`` steps of ``env_id`` (seeded) and return the result record.
 
     The record holds the env and its kwargs, the learner and its hyperparameters, the
-    seed, steps, package version, the final MSRE over the last ``final_window`` steps
-    (default: the env's scoring window), and the learning curve (mean squared return
-    error per block of ``curve_window`` steps). With ``out_dir`` it is also written
-    there as JSON (atomically), and the path is in ``record["path"]``.
+    seed, steps, package version, the code's git commit (when run from a git checkout), the
+    record's schema version, the final MSRE over the last ``final_window`` steps (default: the
+    env's scoring window), the learning curve (mean squared return error per block of
+    ``curve_window`` steps), and the timing: ``wall_seconds`` of the learning loop,
+    ``compile_seconds`` spent compiling (or loading cached) numba kernels (first run on a
+    machine: seconds; later runs: the cache), and ``steps_per_second`` of learning alone
+    (wall time minus the compilation inside the loop). With ``out_dir`` (checked writable
+    before anything runs) it is also written there as JSON (atomically), and the path is in
+    ``record["path"]``.
 
     ``fidelity_every=N`` (or the hyperparameter of that name) measures the learner's gradient against
     the exact RTRL one every N steps (learners with an exact reference: :func:`fidelity_learners`);
@@ -68,27 +71,37 @@ def run(env_id: str, learner: str, steps: int, seed: int = 0, *, env_kwargs: dic
     """
     positive_int("steps", steps)
     hyperparameters = with_fidelity(learner, hyperparameters, fidelity_every)
-    env = make_env(env_id, env_kwargs)
-    stream = env.stream(seed)
-    chunk_size = chunk_size or default_chunk_size(stream.obs_dim)
-    positive_int("chunk_size", chunk_size)
-    agent = build_learner(learner, stream, seed, hyperparameters)
+    if out_dir is not None:
+        writable_folder("--out", out_dir)
+    with numba_event.install_recorder("numba:compile") as setup_compiles:
+        env = make_env(env_id, env_kwargs)
+        stream = env.stream(seed)
+        chunk_size = chunk_size or default_chunk_size(stream.obs_dim)
+        positive_int("chunk_size", chunk_size)
+        agent = build_learner(learner, stream, seed, hyperparameters)
     final_window = min(final_window or getattr(env, "scoring_window", 100_000), steps)
     curve_window = curve_window or max(1, steps // 100)
     tracker = ReturnErrorTracker(final_window=final_window, curve_window=curve_window)
 
-    start = time.perf_counter()
-    with tqdm(total=steps, unit="step", unit_scale=True, disable=not progress, desc=f"{learner} on {env_id}",
-              dynamic_ncols=True) as bar:
-        for chunk in stream.chunks(steps, chunk_size):
-            predictions = agent.run_chunk(chunk.obs, chunk.cumulant, chunk.gamma)
-            tracker.add(predictions, chunk.cumulant, chunk.gamma)
-            bar.update(len(chunk))
-            if tracker.curve:
-                bar.set_postfix(msre=f"{tracker.curve[-1]:.4g}")
-    seconds = time.perf_counter() - start
-    tail = stream.next_chunk(LOOKAHEAD)
-    tracker.finish(tail.cumulant, tail.gamma)
+    bar = tqdm(total=steps, unit="step", unit_scale=True, disable=not show_progress(progress),
+               desc=f"{learner} on {env_id}", dynamic_ncols=True)
+    try:
+        with numba_event.install_recorder("numba:compile") as loop_compiles:
+            start = time.perf_counter()
+            for chunk in stream.chunks(steps, chunk_size):
+                predictions = agent.run_chunk(chunk.obs, chunk.cumulant, chunk.gamma)
+                tracker.add(predictions, chunk.cumulant, chunk.gamma)
+                bar.update(len(chunk))
+                if tracker.curve:  # the latest curve block, not yet the final window's error
+                    bar.set_postfix(block_msre=f"{tracker.curve[-1]:.4g}")
+            seconds = time.perf_counter() - start
+        tail = stream.next_chunk(LOOKAHEAD)
+        tracker.finish(tail.cumulant, tail.gamma)
+        bar.set_postfix(final_msre=f"{tracker.final_msre():.6g}")  # the figure the result reports
+    finally:
+        bar.close()
+    compiling = compile_seconds(loop_compiles.buffer)
+    learning = max(seconds - compiling, 0.0)
 
     record = {
         "env_id": env_id,
@@ -98,13 +111,16 @@ def run(env_id: str, learner: str, steps: int, seed: int = 0, *, env_kwargs: dic
         "seed": seed,
         "steps": steps,
         "package_version": rtrlbench.__version__,
+        "code_commit": code_commit(),
+        "record_schema_version": RECORD_SCHEMA_VERSION,
         "final_window": final_window,
         "final_msre": tracker.final_msre(),
         "curve_window": curve_window,
         "curve": tracker.curve,
         "return_truncation": tracker.truncation,
         "wall_seconds": seconds,
-        "steps_per_second": steps / seconds if seconds > 0 else math.inf,
+        "compile_seconds": compile_seconds(setup_compiles.buffer) + compiling,
+        "steps_per_second": steps / learning if learning > 0 else math.inf,
         "machine": {"platform": platform.platform(), "python": platform.python_version(), "numpy": np.__version__},
     }
     if getattr(agent, "fidelity_every", 0):
@@ -148,6 +164,43 @@ def run_or_reuse(env_id: str, learner: str, steps: int, seed: int, *, out_dir: s
                 and all(record["hyperparameters"].get(k) == v for k, v in wanted.items())):
             return record
     return run(env_id, learner, steps, seed, hyperparameters=wanted, progress=progress, out_dir=out_dir)
+
+
+#: Version of the result record's layout (1: + code_commit, record_schema_version, compile_seconds).
+RECORD_SCHEMA_VERSION = 1
+
+
+def compile_seconds(buffer) -> float:
+    """Seconds inside numba compilations, from a ``numba.core.event`` recorder's buffer of
+    ``(timestamp, event)`` pairs: the outermost start-end intervals (nested compilations of
+    called functions lie inside them), summed."""
+    total, depth, began = 0.0, 0, 0.0
+    for timestamp, happening in buffer:
+        if happening.is_start:
+            depth += 1
+            began = timestamp if depth == 1 else began
+        elif happening.is_end and depth:
+            depth -= 1
+            total += timestamp - began if depth == 0 else 0.0
+    return total
+
+
+@functools.lru_cache(maxsize=1)
+def code_commit() -> str | None:
+    """The git commit of the package's source when it runs from a git checkout (an editable
+    install: the checkout's top level holds the ``rtrlbench`` folder), else None (a wheel)."""
+    import subprocess
+
+    source = Path(rtrlbench.__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "rev-parse", "--show-toplevel", "HEAD"], cwd=source, capture_output=True,
+                             text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    lines = out.stdout.split()
+    if out.returncode != 0 or len(lines) != 2 or Path(lines[0]).resolve() != source.parent:
+        return None
+    return lines[1]
 
 
 def default_chunk_size(obs_dim: int) -> int:

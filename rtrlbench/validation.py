@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 import math
+import tempfile
+from pathlib import Path
 from typing import Any, Collection
 
 import numpy as np
@@ -89,6 +91,20 @@ def choice(name: str, value, options: Collection, hint: str = "") -> Any:
     if not known:
         raise ValueError(f"{name} must be one of {list(options)}, got {value!r}{hint}")
     return value
+
+
+def writable_folder(name: str, path) -> Path:
+    """``path`` as a folder this process can write files in (created if missing), checked by
+    writing and removing a probe file, or a ValueError naming the option and the reason."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".rtrlbench-write-test-"):
+            pass
+    except OSError as error:
+        raise ValueError(f"{name} {str(path)!r}: cannot write there ({error.strerror or error}); choose a folder "
+                         "you can write to") from None
+    return path
 
 
 def json_object(text: str, what: str) -> dict:

@@ -23,6 +23,7 @@ from tqdm import tqdm
 import rtrlbench
 from rtrlbench.sweep.run_spec import DEFAULT_KIND, RunSpec, unavailable_reason
 from rtrlbench.sweep.sweep_registry import load, run_kind
+from rtrlbench.terminal import children_ignore_interrupts, show_progress
 from rtrlbench.sweep.result_store import ResultStore
 
 
@@ -87,9 +88,10 @@ class DaskEngine:
             from dask.distributed import Client, LocalCluster
 
             if self.scheduler is None:
-                self.cluster = LocalCluster(n_workers=self.workers or os.cpu_count() or 1, threads_per_worker=1,
-                                            processes=self.processes, dashboard_address="127.0.0.1:0",
-                                            silence_logs=logging.CRITICAL)
+                with children_ignore_interrupts():  # Ctrl-C stops the sweep here, not each worker
+                    self.cluster = LocalCluster(n_workers=self.workers or os.cpu_count() or 1, threads_per_worker=1,
+                                                processes=self.processes, dashboard_address="127.0.0.1:0",
+                                                silence_logs=logging.CRITICAL)
                 self._client = Client(self.cluster)
             elif os.path.isfile(self.scheduler):
                 self._client = Client(scheduler_file=self.scheduler, timeout="30s")
@@ -146,7 +148,7 @@ class DaskEngine:
             future = self.client.submit(execute, spec.to_dict(), key=f"rtrlbench-run-{spec.run_id}", pure=False)
             by_key[future.key] = spec
             futures.append(future)
-        bar = tqdm(total=len(runnable), unit="run", desc=desc, disable=not progress, dynamic_ncols=True)
+        bar = tqdm(total=len(runnable), unit="run", desc=desc, disable=not show_progress(progress), dynamic_ncols=True)
         try:
             for future in as_completed(futures):
                 spec = by_key[future.key]

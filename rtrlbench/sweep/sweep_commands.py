@@ -59,8 +59,21 @@ def list_experiments(args) -> int:
     width = max(map(len, names))
     for name in names:
         exp = get_experiment(name)
-        print(f"{name:<{width}}  {exp.title} [{exp.steps:,} steps, {exp.seeds} seeds, {len(exp.methods)} methods]")
+        print(f"{name:<{width}}  {exp.title}\n{'':<{width}}  [{plan(exp, exp.budget())}]")
     return 0
+
+
+def plan(experiment, budget) -> str:
+    """What a sweep at ``budget`` runs: tuning runs, then final runs (at most: a method whose
+    tuning all failed has none), per phase with its seeds, and on which envs."""
+    tuning = experiment.tuning_runs(budget)
+    tuned = sum(len(experiment.configurations(m, budget)) > 1 for m in experiment.methods)
+    final = sum(len(experiment.method_envs(m, budget)) * budget.seeds for m in experiment.methods)
+    envs = list(dict.fromkeys(e for m in experiment.methods for e in experiment.method_envs(m, budget)))
+    where = ", ".join(envs) if len(envs) <= 3 else f"{len(envs)} envs ({', '.join(envs[:2])}, ...)"
+    return (f"{budget.steps:,} steps per run; tuning: {len(tuning):,} runs ({tuned} of {len(experiment.methods)} "
+            f"methods have several configurations, {budget.tune_seeds} seeds each); final: {final:,} runs "
+            f"({len(experiment.methods)} methods x {budget.seeds} seeds on their envs); envs: {where}")
 
 
 def sweep_command(args) -> int:
@@ -72,7 +85,7 @@ def sweep_command(args) -> int:
     store = ResultStore(args.store)
     failed = 0
     if not args.plot_only:
-        print(f"{experiment.name}: {budget.describe()}; results in {store.root}")
+        print(f"{experiment.name}: {plan(experiment, budget)}; results in {store.root}")
         try:
             with DaskEngine(args.scheduler, args.workers, verbose=True) as engine:
                 reports = sweep(experiment, budget, store, engine, progress=not args.no_progress)

@@ -2,6 +2,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -36,7 +37,11 @@ def test_run_writes_a_complete_result_file(tmp_path, capsys):
     record = json.loads(path.read_text())
     assert record["env_id"] == "TraceConditioning-v0" and record["env_kwargs"] == {"isi": [20, 20], "iti": [100, 100]}
     assert record["learner"] == "oracle" and record["seed"] == 3 and record["steps"] == 20000
-    assert record["package_version"] == rtrlbench.__version__
+    assert record["package_version"] == rtrlbench.__version__ and record["record_schema_version"] == 1
+    head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                          cwd=Path(rtrlbench.__file__).parent)
+    if head.returncode == 0:  # run from a git checkout: the code's commit is recorded (None from a wheel)
+        assert record["code_commit"] == head.stdout.strip()
     assert record["final_msre"] < 1e-15  # deterministic timing: the oracle is exact
     assert len(record["curve"]) == 100 and record["curve_window"] == 200
     assert not list(tmp_path.glob(".*.tmp")), "no temporary file left behind"

@@ -15,7 +15,7 @@ import rtrlbench
 #: lower layer. Groups side by side in one layer (envs and agents) must not import each other.
 #: Entries are module prefixes; ``rtrlbench`` itself (version and env registration) is below all.
 LAYERS: list[list[list[str]]] = [
-    [["rtrlbench.atomic", "rtrlbench.validation", "rtrlbench.learner_interface"]],  # foundation
+    [["rtrlbench.atomic", "rtrlbench.validation", "rtrlbench.learner_interface", "rtrlbench.terminal"]],  # foundation
     [["rtrlbench.data_tools"]],                              # Atari data sets
     [["rtrlbench.envs"], ["rtrlbench.agents"]],              # streams | learners
     [["rtrlbench.evaluation"]],                              # scoring a stream of predictions

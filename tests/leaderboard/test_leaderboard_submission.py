@@ -1,46 +1,45 @@
 """Submitting: valid submissions are scored exactly; every kind of bad input is refused with
-the field named, and a refused or failed submission leaves the database exactly as it was."""
+the field named, and a refused or failed submission leaves the submission files and the
+outputs exactly as they were."""
 from __future__ import annotations
 
 import copy
 import json
 import math
 import shutil
-import sqlite3
 
 import numpy as np
 import pytest
 
 from rtrlbench.cli import main
+from rtrlbench.leaderboard import board_build
 from rtrlbench.leaderboard import render as render_module
-from rtrlbench.leaderboard import submit as submit_module
 from rtrlbench.leaderboard.references import load_references
 from rtrlbench.leaderboard.submission import MAX_BYTES, SubmissionError, check_curve
 from rtrlbench.leaderboard.submit import submit
+from rtrlbench.leaderboard.submission_files import load_folder
 from test_leaderboard_support import SEEDS, make_document, world, write  # noqa: F401
 
 
-def dump(db) -> list[str]:
-    conn = sqlite3.connect(db)
-    try:
-        return list(conn.iterdump())
-    finally:
-        conn.close()
+def dump(folder) -> dict[str, bytes]:
+    """Every file under ``folder`` (the submission files and the outputs), by relative path."""
+    folder = folder.parent if folder.name == "submissions" else folder
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture(scope="module")
 def board_template(tmp_path_factory, world):  # noqa: F811
     root = tmp_path_factory.mktemp("board")
-    submit(write(root, make_document(world)), root / "board.sqlite", root / "out", world["references"])
-    return root
+    submit(write(root, make_document(world)), root / "board" / "submissions", root / "board" / "out",
+           world["references"])
+    return root / "board"
 
 
 @pytest.fixture
 def board(tmp_path, board_template):
-    """A fresh copy of a database holding the oracle's submission (#1), and its output folder."""
-    shutil.copy(board_template / "board.sqlite", tmp_path / "board.sqlite")
-    shutil.copytree(board_template / "out", tmp_path / "out")
-    return tmp_path / "board.sqlite", tmp_path / "out"
+    """A fresh copy of a submissions folder holding the oracle's submission (#1), and its output folder."""
+    shutil.copytree(board_template, tmp_path / "board")
+    return tmp_path / "board" / "submissions", tmp_path / "board" / "out"
 
 
 def _window(document, window):
@@ -57,8 +56,9 @@ def test_scores_are_the_msre_divided_by_the_reference(tmp_path, world):  # noqa:
     assert references[0]["final_msre"] == zero_msre and references[0]["seeds"] == SEEDS
     oracle = [r["final_msre"] for r in world["records"]["oracle"]]
     assert references[0]["oracle_final_msre"] == oracle
-    submission_id, scores = submit(write(tmp_path, make_document(world)), tmp_path / "db.sqlite", None,
-                                   world["references"])
+    submission_id, scores, path = submit(write(tmp_path, make_document(world)), tmp_path / "subs", None,
+                                         world["references"])
+    assert path == tmp_path / "subs" / "oracle__20k.json" and path.is_file()
     assert submission_id == 1
     expected = np.array(oracle) / np.mean(zero_msre)
     assert scores[0]["normalised"] == pytest.approx(expected, rel=1e-12)
@@ -69,8 +69,8 @@ def test_scores_are_the_msre_divided_by_the_reference(tmp_path, world):  # noqa:
 
 
 def test_reference_itself_scores_exactly_one(tmp_path, world):  # noqa: F811
-    _, scores = submit(write(tmp_path, make_document(world, "zero", "Zero")), tmp_path / "db.sqlite", None,
-                       world["references"])
+    _, scores, _ = submit(write(tmp_path, make_document(world, "zero", "Zero")), tmp_path / "subs", None,
+                          world["references"])
     assert scores[0]["normalised_mean"] == pytest.approx(1.0, rel=1e-12)
     assert scores[0]["flops_per_step"] == 0.0
 
@@ -116,6 +116,11 @@ BAD = [
     ("repeated env", lambda d: d["results"].append(copy.deepcopy(d["results"][0])), "results[1].env_id"),
     ("flops claim off", lambda d: (_set(["method", "learner"])(d, "zero"), _set(["results", 0, "flops_per_step"])(d, 5.0)),
      "results[0].flops_per_step"),
+    ("below the oracle floor", lambda d: [(_set(["results", 0, "runs", i, "final_msre"])(d, r["final_msre"] * 0.9),
+                                           _set(["results", 0, "runs", i, "curve"])(d, [v * 0.9 for v in r["curve"]]))
+                                          for i, r in enumerate(d["results"][0]["runs"])],
+     "results[0].runs: seed 0's error"),
+    ("verifications submitted", lambda d: _set(["verifications"])(d, []), "verifications: is added by the leaderboard"),
 ]
 
 
@@ -127,6 +132,8 @@ def test_bad_input_is_refused_naming_the_field_and_changes_nothing(tmp_path, wor
     mutate(document)
     with pytest.raises(SubmissionError) as error:
         submit(write(tmp_path, document, "bad.json"), db, out, world["references"])
+    if field.startswith("results[0].runs: seed 0's error"):
+        assert "below the floor no predictor can reach" in str(error.value)
     assert str(error.value).startswith(field), str(error.value)
     assert dump(db) == before and (out / "README.md").read_text() == readme
 
@@ -166,55 +173,68 @@ def test_duplicates_are_refused(tmp_path, world, board):  # noqa: F811
     db, _ = board
     before = dump(db)
     copied = make_document(world, name="Copycat", commit="fedcba9")  # same numbers, other name
-    with pytest.raises(SubmissionError, match=r"^results: identical results"):
+    with pytest.raises(SubmissionError, match=r"^copycat__20k.json: results: identical results"):
         submit(write(tmp_path, copied), db, None, world["references"], dry_run=True)
-    with pytest.raises(SubmissionError, match=r"^results: identical results were already submitted as #1"):
+    with pytest.raises(SubmissionError, match=r"^copycat__20k.json: results: identical results were already "
+                                              r"submitted as #1"):
         submit(write(tmp_path, copied), db, None, world["references"])
     again = make_document(world)  # same name and commit, other numbers
     again["results"][0]["runs"][0]["wall_seconds"] += 1
     for run in again["results"][0]["runs"]:
         run["curve"] = [v * 1.01 for v in run["curve"]]
         run["final_msre"] *= 1.01
-    with pytest.raises(SubmissionError, match=r"^method.commit: 'Oracle' at commit 0123abc is already submission #1"):
+    with pytest.raises(SubmissionError, match=r"^method.name: .*oracle__20k.json already exists.*--replace"):
         submit(write(tmp_path, again), db, None, world["references"])
+    with pytest.raises(SubmissionError, match=r"^method.commit: oracle__20k.json is at commit 0123abc too"):
+        submit(write(tmp_path, again), db, None, world["references"], replace=True)
+    with pytest.raises(SubmissionError, match=r"^results: identical results were already submitted as oracle__20k"):
+        submit(write(tmp_path, make_document(world, commit="fedcba9")), db, None, world["references"], replace=True)
     assert dump(db) == before
+    newer = copy.deepcopy(again)  # a new version of the method (new commit, new numbers): replaces the file
+    newer["method"]["commit"] = "fedcba9"
+    number, _, path = submit(write(tmp_path, newer), db, None, world["references"], replace=True)
+    assert number == 1 and [p.name for p in db.iterdir()] == ["oracle__20k.json"]
+    assert json.loads(path.read_text())["method"]["commit"] == "fedcba9"
 
 
-def test_failure_while_rendering_rolls_back(tmp_path, world, board, monkeypatch):  # noqa: F811
+def test_failure_while_rendering_writes_nothing(tmp_path, world, board, monkeypatch):  # noqa: F811
     db, out = board
     before = dump(db)
 
-    def broken(conn, references):
-        assert conn.execute("SELECT COUNT(*) FROM submissions").fetchone()[0] == 2  # inserted, not committed
+    def broken(conn, references, progress=False):
+        assert conn.execute("SELECT COUNT(*) FROM submissions").fetchone()[0] == 2  # loaded, nothing written yet
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(submit_module, "render_files", broken)
+    monkeypatch.setattr(board_build, "render_files", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         submit(write(tmp_path, make_document(world, "zero", "Zero")), db, out, world["references"])
     assert dump(db) == before
-    monkeypatch.setattr(submit_module, "render_files", render_module.render_files)
+    monkeypatch.setattr(board_build, "render_files", render_module.render_files)
     submit(write(tmp_path, make_document(world, "zero", "Zero")), db, out, world["references"])
-    assert "| Zero |" in (out / "README.md").read_text()
+    assert "| – | Zero (not yet verified) |" in (out / "README.md").read_text()
 
 
 def test_no_reference_is_said_clearly(tmp_path, world):  # noqa: F811
     empty = tmp_path / "none.json"
     with pytest.raises(SubmissionError, match=r"no reference T-BPTT error exists for TraceConditioning-v0 \(at any "
                                               r"budget\).*rtrlbench leaderboard references"):
-        submit(write(tmp_path, make_document(world)), tmp_path / "db.sqlite", None, empty)
+        submit(write(tmp_path, make_document(world)), tmp_path / "subs", None, empty)
 
 
 def test_cli_submit_reports_the_field(tmp_path, world, capsys):  # noqa: F811
     document = make_document(world)
     document["results"][0]["runs"].pop(0)
-    args = ["leaderboard", "submit", str(write(tmp_path, document)), "--db", str(tmp_path / "db.sqlite"),
+    args = ["leaderboard", "submit", str(write(tmp_path, document)), "--submissions", str(tmp_path / "subs"),
             "--out", str(tmp_path / "out"), "--references", str(world["references"])]
     assert main(args) == 2
     assert "results[0].runs: missing seed(s) [0]" in capsys.readouterr().err
     assert main(args[:2] + [str(write(tmp_path, make_document(world)))] + args[3:] + ["--dry-run"]) == 0
-    assert "valid and would be #1 (dry run: nothing recorded)" in capsys.readouterr().out
-    assert not (tmp_path / "out").exists()
-    assert sqlite3.connect(tmp_path / "db.sqlite").execute("SELECT COUNT(*) FROM submissions").fetchone() == (0,)
+    assert "valid and would be #1" in capsys.readouterr().out
+    assert not (tmp_path / "out").exists() and not (tmp_path / "subs").exists()
+    assert main(args[:2] + [str(write(tmp_path, make_document(world)))] + args[3:]) == 0
+    assert "Commit these files and open a pull request" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "subs").iterdir()) == ["oracle__20k.json"]
+    assert (tmp_path / "out" / "leaderboard.sqlite").is_file() and (tmp_path / "out" / "site" / "index.html").is_file()
 
 
 def test_curve_check_bounds_are_exact():
@@ -229,3 +249,27 @@ def test_curve_check_bounds_are_exact():
         check_curve(2.81, curve, 30, 25, 10, "r")
     with pytest.raises(SubmissionError, match="between 1.2 and 2.8"):
         check_curve(1.19, curve, 30, 25, 10, "r")
+
+
+def test_ids_follow_the_submission_order_even_within_one_second(tmp_path, world):  # noqa: F811
+    """IDs are positions in (submitted_at, file name) order; the ID submit returns is the one
+    verify and the table use, also when two submissions share a second."""
+    from rtrlbench.leaderboard.submission_files import find, load_folder
+
+    same = "2026-01-01T00:00:00+00:00"
+    subs = tmp_path / "subs"
+    zero, _, _ = submit(write(tmp_path, make_document(world, "zero", "Zero")), subs, None, world["references"],
+                        submitted_at=same)
+    oracle, _, path = submit(write(tmp_path, make_document(world), "o.json"), subs, None, world["references"],
+                             submitted_at=same)
+    assert (zero, oracle) == (1, 1)  # "oracle__20k.json" sorts before "zero__20k.json"
+    assert find(load_folder(subs), oracle)[1].path == path
+
+
+def test_a_new_submission_never_renumbers_the_ones_already_in(tmp_path, world):  # noqa: F811
+    subs = tmp_path / "subs"
+    first, _, _ = submit(write(tmp_path, make_document(world)), subs, None, world["references"])  # "oracle__20k"
+    second, _, _ = submit(write(tmp_path, make_document(world, "zero", "A zero"), "z.json"), subs, None,
+                          world["references"])  # "a-zero__20k" sorts first by name, but comes later in time
+    assert (first, second) == (1, 2)
+    assert [s.path.name for s in load_folder(subs)] == ["oracle__20k.json", "a-zero__20k.json"]

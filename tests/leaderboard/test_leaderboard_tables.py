@@ -23,10 +23,13 @@ def result(env_id, normalised, steps=1000):
             "curves": [[1.0] * 10 for _ in normalised], "wall_seconds": [1.0] * len(normalised)}
 
 
-def entry(id_, name, results, verified=False):
+def entry(id_, name, results, verified=False, status=None):
+    status = status or ("verified" if verified else "unverified")
+    check = {"verified_at": "2026-01-02T00:00:00+00:00", "tolerance": 0.01, "passed": status == "verified"}
     return {"id": id_, "method_name": name, "description": "", "code_url": "https://x", "code_commit": "abc1234",
             "hardware": "", "contact": "", "submitted_at": "2026-01-01T00:00:00+00:00", "verified": verified,
-            "verification": None, "results": {r["env_id"]: r for r in results}}
+            "status": status, "verification": None if status == "unverified" else check,
+            "results": {r["env_id"]: r for r in results}}
 
 
 def references(steps=1000):
@@ -35,9 +38,9 @@ def references(steps=1000):
 
 def test_atari_average_needs_every_game_and_ranks_by_mean():
     entries = [
-        entry(1, "Both games", [result(GAMES[0], [0.5, 0.7]), result(GAMES[1], [1.5, 1.3])]),
-        entry(2, "Pong only", [result(GAMES[0], [0.1, 0.1])]),
-        entry(3, "Better", [result(GAMES[0], [0.4, 0.4]), result(GAMES[1], [0.6, 0.6])]),
+        entry(1, "Both games", [result(GAMES[0], [0.5, 0.7]), result(GAMES[1], [1.5, 1.3])], verified=True),
+        entry(2, "Pong only", [result(GAMES[0], [0.1, 0.1])], verified=True),
+        entry(3, "Better", [result(GAMES[0], [0.4, 0.4]), result(GAMES[1], [0.6, 0.6])], verified=True),
     ]
     tables = build_tables(entries, references())
     assert [t["kind"] for t in tables] == ["atari-average", "atari-game", "atari-game"]
@@ -50,6 +53,23 @@ def test_atari_average_needs_every_game_and_ranks_by_mean():
     assert [r["cells"]["rank"]["text"] for r in pong["rows"]] == ["1", "2", "3"]
     assert [r["entry"]["id"] for r in pong["rows"]] == [2, 3, 1]
     assert leaderboard_plots.per_game_png(average)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert leaderboard_plots.normalised_png(average)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_only_verified_entries_are_ranked_and_failed_ones_come_last():
+    """A failed verification takes an entry out of the ranking even when its claimed error is
+    the lowest; an entry not yet verified is listed apart, unranked."""
+    env = "TracePatterning-v0"
+    entries = [entry(1, "Failed", [result(env, [0.1])], status="failed"),
+               entry(2, "Unverified", [result(env, [0.2])]),
+               entry(3, "Worse", [result(env, [0.9])], verified=True),
+               entry(4, "Better", [result(env, [0.5])], verified=True)]
+    (table,) = build_tables(entries, [])
+    assert [(r["cells"]["rank"]["text"], r["entry"]["method_name"], r["status"]) for r in table["rows"]] == [
+        ("1", "Better", "verified"), ("2", "Worse", "verified"), ("–", "Unverified", "unverified"),
+        ("✘", "Failed", "failed")]
+    text = render_markdown([table], {})
+    assert "| – | Unverified (not yet verified) |" in text and "| ✘ | Failed ✘ verification failed |" in text
 
 
 def test_budgets_get_their_own_tables_and_markdown_escapes_text():

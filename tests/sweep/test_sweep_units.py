@@ -128,6 +128,6 @@ def test_cli_lists_experiments(capsys):
 
     assert main(["experiments"]) == 0
     out = capsys.readouterr().out
-    assert all(name in out for name in experiment_names()) and "50,000,000 steps, 30 seeds" in out
+    assert all(name in out for name in experiment_names()) and "50,000,000 steps per run" in out and "x 30 seeds" in out
     assert main(["sweep", "nope", "--store", "x"]) == 2
     assert "unknown experiment 'nope'" in capsys.readouterr().err
