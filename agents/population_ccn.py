@@ -5,8 +5,7 @@ learned together by one compiled call per chunk (:mod:`rtrlbench.agents.populati
 A population is built from R single-run learners (:class:`~rtrlbench.agents.ccn.ColumnNetworkLearner`
 of the same class and shape), so that initial weights, hyperparameter checks and defaults are
 theirs; every array of their :class:`~rtrlbench.agents.ccn.ColumnNetworkState` is stacked on a
-new last axis (the run, innermost and contiguous; padded with copies of the last run to a
-multiple of :data:`~rtrlbench.agents.population_ccn_kernels.LANES`, whose results are dropped). Run r's predictions are bit-identical to
+new last axis (the run, innermost and contiguous). Run r's predictions are bit-identical to
 those of its single-run learner on the same stream: the population kernel does each run's
 arithmetic in the single-run kernel's order. :meth:`learner` gives run r back as a single-run
 learner in its present state.
@@ -56,14 +55,12 @@ class ColumnNetworkPopulation:
         self.learner_class, self.n_inputs, self.n_runs = type(first), first.n_inputs, len(learners)
         self.seeds = [l.seed for l in learners]
         self._hyperparameters = [l.hyperparameters() for l in learners]
-        learners += [learners[-1]] * (-len(learners) % kernels.LANES)  # padding: copies of the last run
-        self._width = len(learners)
         self._config, self._stage_offsets = first._config, first._stage_offsets
         self.arrays = ColumnNetworkState(*(np.ascontiguousarray(np.stack(fields, axis=-1))
                                            for fields in zip(*(l._arrays for l in learners))))
         self.settings = kernels.PopulationSettings(*(np.array([l.hyperparameters()[key] for l in learners], dtype=float)
                                                      for key in kernels.PopulationSettings._fields))
-        self._scratch = kernels.new_scratch(self._width)
+        self._scratch = kernels.new_scratch(self.n_runs)
         self.started = first.started
         self.diverged = np.zeros(self.n_runs, dtype=bool)
         self.diverged_at = np.full(self.n_runs, -1, dtype=np.int64)
@@ -108,15 +105,13 @@ class ColumnNetworkPopulation:
         gamma = np.ascontiguousarray(gamma, dtype=np.float64)
         stream_of = np.arange(self.n_runs) if stream_of is None else np.asarray(stream_of, dtype=np.int64)
         self._check_chunk(obs, cumulant, gamma, stream_of)
-        predictions = np.empty((self._width, obs.shape[1]))
+        predictions = np.empty((self.n_runs, obs.shape[1]))
         if obs.shape[1] == 0:
-            return predictions[:self.n_runs]
+            return predictions
         start = self.steps_done
-        padded = np.concatenate([stream_of, np.full(self._width - self.n_runs, stream_of[-1])])
-        kernels.run_kernel(obs, cumulant, gamma, padded, predictions, not self.started, self._config,
+        kernels.run_kernel(obs, cumulant, gamma, np.ascontiguousarray(stream_of), predictions, not self.started, self._config,
                            self._stage_offsets, self.arrays, self.settings, self._scratch, RMSPROP_BETA2, RMSPROP_EPS)
         self.started = True
-        predictions = predictions[:self.n_runs]
         self._note_divergence(predictions, start)
         return predictions
 

@@ -6,8 +6,7 @@ Each kernel here is the single-run kernel of :mod:`rtrlbench.agents.ccn` and
 :mod:`rtrlbench.agents.lstm_column` with a loop over the runs ``r`` inside every scalar
 statement, written in the same expression order, so that every run computes exactly the
 IEEE operations of the single-run learner (bit-identical predictions; the tests check it).
-The loops over ``r`` carry no dependence between runs, so LLVM vectorises them across runs
-(in blocks of :data:`LANES` runs):
+The loops over ``r`` carry no dependence between runs, so LLVM vectorises them across runs:
 the sequential sums of a column's gates (a chain of dependent additions in one run) become
 R independent chains. Calls to ``exp`` stay scalar (no SVML), which keeps them libm's.
 
@@ -26,10 +25,6 @@ from rtrlbench.agents import lstm_column, normalisation
 from rtrlbench.agents.lstm_column import C_NEW, C_PREV, GATE_F, GATE_G, GATE_I, GATE_O, H_PREV, N_GATES, TANH_C
 from rtrlbench.agents.td_lambda import NO_UPDATE, RMSPROP, SGD, rmsprop_step
 
-#: Runs per SIMD block: every loop over the runs goes in blocks of LANES with a constant trip count
-#: (one AVX-512 register of float64, two AVX2 ones), which LLVM vectorises without a scalar
-#: remainder; a population's run axis is padded to a multiple of LANES.
-LANES = 8
 #: Entries of ``counters`` and ``alpha`` (as in :mod:`rtrlbench.agents.ccn`).
 STEPS_DONE, STAGE = 0, 1
 ALPHA_COLUMNS, ALPHA_OUTPUT = 0, 1
