@@ -12,8 +12,8 @@ learner in its present state.
 
 Shared by all runs (the *shape*, :data:`SHAPE_KEYS`): the class, n_features,
 features_per_stage, steps_per_stage, optimizer, norm_floor, output_step_size,
-normalisation_gradient. Per run (:data:`PER_RUN_KEYS`): alpha, lam, norm_beta, norm_eps and
-init_scale (which only shapes the initial weights).
+normalisation_gradient. Per run (:mod:`rtrlbench.agents.population_registry`): alpha, lam, norm_beta,
+norm_eps and init_scale (which only shapes the initial weights).
 
 Divergence: the runs share no arithmetic, so a run whose numbers blow up (NaN or inf) only
 fills its own column of the arrays; :meth:`run_chunk` returns its predictions as they are and
@@ -33,8 +33,6 @@ from rtrlbench.learner_interface import _check_transition
 #: Hyperparameters every run of a population shares (they fix the arrays' shapes or the code path).
 SHAPE_KEYS = ("n_features", "features_per_stage", "steps_per_stage", "optimizer", "norm_floor", "output_step_size",
               "normalisation_gradient")
-#: Hyperparameters each run has for itself.
-PER_RUN_KEYS = ("alpha", "lam", "norm_beta", "norm_eps", "init_scale")
 
 
 class ColumnNetworkPopulation:

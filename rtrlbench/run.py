@@ -65,9 +65,7 @@ def run(env_id: str, learner: str, steps: int, seed: int = 0, *, env_kwargs: dic
     chunk_size = chunk_size or default_chunk_size(stream.obs_dim)
     positive_int("chunk_size", chunk_size)
     agent = build_learner(learner, stream, seed, hyperparameters)
-    final_window = min(final_window or getattr(env, "scoring_window", 100_000), steps)
-    curve_window = curve_window or max(1, steps // 100)
-    tracker = ReturnErrorTracker(final_window=final_window, curve_window=curve_window)
+    tracker = new_tracker(env, steps, final_window, curve_window)
 
     start = time.perf_counter()
     with tqdm(total=steps, unit="step", unit_scale=True, disable=not progress, desc=f"{learner} on {env_id}",
@@ -82,26 +80,39 @@ def run(env_id: str, learner: str, steps: int, seed: int = 0, *, env_kwargs: dic
     tail = stream.next_chunk(LOOKAHEAD)
     tracker.finish(tail.cumulant, tail.gamma)
 
-    record = {
+    record = result_record(env_id, env_kwargs, learner, agent.hyperparameters(), seed, steps, tracker, seconds)
+    if out_dir is not None:
+        record["path"] = str(write_json(Path(out_dir) / result_filename(record), record))
+    return record
+
+
+def new_tracker(env, steps: int, final_window: int | None, curve_window: int | None) -> ReturnErrorTracker:
+    """The scorer of a run of ``steps`` steps: final window (default: the env's scoring window, at most
+    ``steps``) and curve window (default: steps / 100)."""
+    final_window = min(final_window or getattr(env, "scoring_window", 100_000), steps)
+    return ReturnErrorTracker(final_window=final_window, curve_window=curve_window or max(1, steps // 100))
+
+
+def result_record(env_id: str, env_kwargs: dict | None, learner: str, hyperparameters: dict, seed: int, steps: int,
+                  tracker: ReturnErrorTracker, seconds: float) -> dict[str, Any]:
+    """The result record of a finished run (see :func:`run`); ``seconds``: the learning loop's wall time."""
+    return {
         "env_id": env_id,
         "env_kwargs": env_kwargs or {},
         "learner": learner,
-        "hyperparameters": agent.hyperparameters(),
+        "hyperparameters": hyperparameters,
         "seed": seed,
         "steps": steps,
         "package_version": rtrlbench.__version__,
-        "final_window": final_window,
+        "final_window": tracker.final_window,
         "final_msre": tracker.final_msre(),
-        "curve_window": curve_window,
+        "curve_window": tracker.curve_window,
         "curve": tracker.curve,
         "return_truncation": tracker.truncation,
         "wall_seconds": seconds,
         "steps_per_second": steps / seconds if seconds > 0 else math.inf,
         "machine": {"platform": platform.platform(), "python": platform.python_version(), "numpy": np.__version__},
     }
-    if out_dir is not None:
-        record["path"] = str(write_json(Path(out_dir) / result_filename(record), record))
-    return record
 
 
 def run_or_reuse(env_id: str, learner: str, steps: int, seed: int, *, out_dir: str | Path | None,
