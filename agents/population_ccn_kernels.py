@@ -91,13 +91,10 @@ def column_forward(theta, col, m, z, h, c, records, k, gate_sum):
         gate_sum[1, r] = theta[col, 1, m, r] * hp + theta[col, 1, m + 1, r]
         gate_sum[2, r] = theta[col, 2, m, r] * hp + theta[col, 2, m + 1, r]
         gate_sum[3, r] = theta[col, 3, m, r] * hp + theta[col, 3, m + 1, r]
-    for j in range(m):  # the same sequential sums per run as the single-run kernel, 4 R chains at once
-        for r in range(n_runs):
-            zj = z[j, r]
-            gate_sum[0, r] += theta[col, 0, j, r] * zj
-            gate_sum[1, r] += theta[col, 1, j, r] * zj
-            gate_sum[2, r] += theta[col, 2, j, r] * zj
-            gate_sum[3, r] += theta[col, 3, j, r] * zj
+    for q in range(N_GATES):  # the same sequential sums per run as the single-run kernel, R chains at once
+        for j in range(m):
+            for r in range(n_runs):
+                gate_sum[q, r] += theta[col, q, j, r] * z[j, r]
     for r in range(n_runs):
         i, f = lstm_column.sigmoid(gate_sum[0, r]), lstm_column.sigmoid(gate_sum[1, r])
         o, g = lstm_column.sigmoid(gate_sum[2, r]), lstm_column.tanh(gate_sum[3, r])
