@@ -28,7 +28,7 @@ from rtrlbench.validation import positive_int
 
 #: Runs per population task by default: the best population size of the column networks in
 #: ``benchmarks/speed/speed_population.py`` (docs/sweeps.md, "Population runs").
-DEFAULT_POPULATION_SIZE = 32
+DEFAULT_POPULATION_SIZE = 64
 
 
 def execute(spec: dict[str, Any]) -> dict[str, Any]:
@@ -62,21 +62,22 @@ def execute_population(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def population_tasks(specs: list[RunSpec], size: int) -> list[list[RunSpec]]:
     """``specs`` as tasks: prediction runs that can share a population learner
     (:func:`rtrlbench.population_run.population_key`) in groups of at most ``size`` (split evenly), every
-    other run alone; ``size = 1`` runs everything alone (the single-run path)."""
+    other run alone, after the populations; ``size = 1`` runs everything alone (the single-run path)."""
     from rtrlbench.population_run import population_key
 
     groups: dict[str, list[RunSpec]] = {}
-    tasks = []
+    alone = []
     for spec in specs:
         key = population_key(spec.to_dict()) if size > 1 and spec.kind == DEFAULT_KIND else None
         if key is None:
-            tasks.append([spec])
+            alone.append([spec])
         else:
             groups.setdefault(key, []).append(spec)
+    tasks = []
     for group in groups.values():
         n_tasks = -(-len(group) // size)
         tasks += [group[i::n_tasks] for i in range(n_tasks)]
-    return tasks
+    return tasks + alone  # the long tasks first: they are submitted (and, on a busy cluster, started) first
 
 
 def _curve_steps(record: dict[str, Any]) -> list[int]:
