@@ -95,22 +95,29 @@ def column_forward(theta, col, m, z, h, c, records, k, gate_sum):
         for j in range(m):
             for r in range(n_runs):
                 gate_sum[q, r] += theta[col, q, j, r] * z[j, r]
+    for r in range(n_runs):  # the gates in place: loops over one array each vectorise (few alias checks)
+        gate_sum[0, r] = lstm_column.sigmoid(gate_sum[0, r])
     for r in range(n_runs):
-        i, f = lstm_column.sigmoid(gate_sum[0, r]), lstm_column.sigmoid(gate_sum[1, r])
-        o, g = lstm_column.sigmoid(gate_sum[2, r]), lstm_column.tanh(gate_sum[3, r])
-        c_prev = c[k, r]
-        c_new = f * c_prev + i * g
-        tanh_c = lstm_column.tanh(c_new)
+        gate_sum[1, r] = lstm_column.sigmoid(gate_sum[1, r])
+    for r in range(n_runs):
+        gate_sum[2, r] = lstm_column.sigmoid(gate_sum[2, r])
+    for r in range(n_runs):
+        gate_sum[3, r] = lstm_column.tanh(gate_sum[3, r])
+    for r in range(n_runs):
+        records[k, C_NEW, r] = gate_sum[1, r] * c[k, r] + gate_sum[0, r] * gate_sum[3, r]
+    for r in range(n_runs):
+        records[k, TANH_C, r] = lstm_column.tanh(records[k, C_NEW, r])
+    for r in range(n_runs):
         records[k, H_PREV, r] = h[k, r]
-        records[k, C_PREV, r] = c_prev
-        records[k, GATE_I, r] = i
-        records[k, GATE_F, r] = f
-        records[k, GATE_O, r] = o
-        records[k, GATE_G, r] = g
-        records[k, C_NEW, r] = c_new
-        records[k, TANH_C, r] = tanh_c
-        h[k, r] = o * tanh_c
-        c[k, r] = c_new
+        records[k, C_PREV, r] = c[k, r]
+    for r in range(n_runs):
+        records[k, GATE_I, r] = gate_sum[0, r]
+        records[k, GATE_F, r] = gate_sum[1, r]
+        records[k, GATE_O, r] = gate_sum[2, r]
+        records[k, GATE_G, r] = gate_sum[3, r]
+    for r in range(n_runs):
+        h[k, r] = gate_sum[2, r] * records[k, TANH_C, r]
+        c[k, r] = records[k, C_NEW, r]
 
 
 @nb.njit(cache=True, inline="always")
