@@ -12,13 +12,14 @@ path gives; the others go on.
 """
 from __future__ import annotations
 
+import functools
 import json
 import time
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from rtrlbench.agents.population_registry import POPULATIONS, per_run_hyperparameters, population_class
+from rtrlbench.agents.population_registry import POPULATIONS, max_inputs, per_run_hyperparameters, population_class
 from rtrlbench.run import LOOKAHEAD, build_learner, default_chunk_size, make_env, new_tracker, result_record
 
 #: The fields of a run spec (``rtrlbench.run.run``'s arguments) every run of a population shares.
@@ -26,14 +27,24 @@ SHARED_FIELDS = ("env_id", "env_kwargs", "learner", "steps", "final_window", "cu
 
 
 def population_key(spec: Mapping[str, Any]) -> str | None:
-    """The key runs must share to learn in one population (None: this learner has no population
-    learner, so the run goes alone): the shared fields and every hyperparameter that is not per run."""
+    """The key runs must share to learn in one population (None: the run goes alone, because its
+    learner has no population learner or its env's observations are too wide for one to pay,
+    :func:`rtrlbench.agents.population_registry.max_inputs`): the shared fields and every
+    hyperparameter that is not per run."""
     if spec["learner"] not in POPULATIONS:
+        return None
+    if _obs_size(spec["env_id"], json.dumps(spec.get("env_kwargs") or {}, sort_keys=True)) > max_inputs(spec["learner"]):
         return None
     shared = {name: spec.get(name) for name in SHARED_FIELDS}
     per_run = per_run_hyperparameters(spec["learner"])
     shape = {k: v for k, v in (spec.get("hyperparameters") or {}).items() if k not in per_run}
     return json.dumps([shared, shape], sort_keys=True, separators=(",", ":"))
+
+
+@functools.lru_cache(maxsize=None)
+def _obs_size(env_id: str, env_kwargs_json: str) -> int:
+    """Observation size of an env (built once per env and kwargs; building reads no data)."""
+    return int(make_env(env_id, json.loads(env_kwargs_json)).observation_space.shape[0])
 
 
 def run_population(specs: Sequence[Mapping[str, Any]], chunk_size: int | None = None) -> list[dict[str, Any]]:

@@ -29,6 +29,9 @@ from rtrlbench.validation import positive_int
 #: Runs per population task by default: the best population size of the column networks in
 #: ``benchmarks/speed/speed_population.py`` (docs/sweeps.md, "Population runs").
 DEFAULT_POPULATION_SIZE = 64
+#: Fewer runs than this run alone: below about 16-24 runs a population is no faster than its runs
+#: one by one (speed_population: 0.4-0.9x at R <= 8, 0.95-1.7x at 16, 1.45-2.4x at 32).
+MIN_POPULATION = 24
 
 
 def execute(spec: dict[str, Any]) -> dict[str, Any]:
@@ -59,10 +62,11 @@ def execute_population(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return records
 
 
-def population_tasks(specs: list[RunSpec], size: int) -> list[list[RunSpec]]:
+def population_tasks(specs: list[RunSpec], size: int, minimum: int = MIN_POPULATION) -> list[list[RunSpec]]:
     """``specs`` as tasks: prediction runs that can share a population learner
     (:func:`rtrlbench.population_run.population_key`) in groups of at most ``size`` (split evenly), every
-    other run alone, after the populations; ``size = 1`` runs everything alone (the single-run path)."""
+    other run alone, after the populations; groups of fewer than ``minimum`` runs run alone too (a
+    small population is slower than its runs alone); ``size = 1`` runs everything alone."""
     from rtrlbench.population_run import population_key
 
     groups: dict[str, list[RunSpec]] = {}
@@ -75,6 +79,9 @@ def population_tasks(specs: list[RunSpec], size: int) -> list[list[RunSpec]]:
             groups.setdefault(key, []).append(spec)
     tasks = []
     for group in groups.values():
+        if len(group) < minimum:
+            alone += [[spec] for spec in group]
+            continue
         n_tasks = -(-len(group) // size)
         tasks += [group[i::n_tasks] for i in range(n_tasks)]
     return tasks + alone  # the long tasks first: they are submitted (and, on a busy cluster, started) first
@@ -120,13 +127,17 @@ class DaskEngine:
     workers:   worker processes of the local cluster (default: one per core).
     processes: False runs the local workers as threads of this process (tests, debugging).
     population_size: at most this many prediction runs that share a learner shape, env and budget
-        learn together in one population task (:func:`population_tasks`); 1: every run alone.
+        learn together in one population task (:func:`population_tasks`); 1: every run alone (better
+        when idle workers outnumber the runs: a population runs on one worker).
+    population_minimum: smaller groups run alone.
     """
 
     def __init__(self, scheduler: str | None = None, workers: int | None = None, processes: bool = True,
-                 verbose: bool = False, population_size: int = DEFAULT_POPULATION_SIZE) -> None:
+                 verbose: bool = False, population_size: int = DEFAULT_POPULATION_SIZE,
+                 population_minimum: int = MIN_POPULATION) -> None:
         self.scheduler, self.workers, self.processes, self.verbose = scheduler, workers, processes, verbose
         self.population_size = positive_int("population_size", population_size)
+        self.population_minimum = positive_int("population_minimum", population_minimum)
         self.cluster = None
         self._client = None
 
@@ -192,7 +203,7 @@ class DaskEngine:
             return report
         by_key = {}
         futures = []
-        for task in population_tasks(runnable, self.population_size):
+        for task in population_tasks(runnable, self.population_size, self.population_minimum):
             if len(task) == 1:
                 future = self.client.submit(execute, task[0].to_dict(), key=f"rtrlbench-run-{task[0].run_id}",
                                             pure=False)

@@ -29,11 +29,14 @@ def _specs():
 
 def test_population_tasks_group_by_shape_env_and_budget():
     specs = _specs()
-    tasks = population_tasks(specs, size=3)
+    tasks = population_tasks(specs, size=3, minimum=2)
     sizes = [len(t) for t in tasks]
     assert sizes == [3, 3, 3, 2, 1]  # 9 CCN runs in 3 tasks of 3, the columnar pair, T-BPTT alone
     assert sorted(s.run_id for t in tasks for s in t) == sorted(s.run_id for s in specs)
-    assert all(len(t) == 1 for t in population_tasks(specs, size=1))
+    assert all(len(t) == 1 for t in population_tasks(specs, size=1, minimum=2))
+    assert all(len(t) == 1 for t in population_tasks(specs, size=16, minimum=10))  # groups of 9 and 2: alone
+    atari = RunSpec("AtariPrediction/Pong-v1", "ccn", 0, STEPS, CCN)
+    assert population_key(atari.to_dict()) is None  # 275 inputs: populations are slower there
     assert population_key(specs[-2].to_dict()) is None
     other_shape = RunSpec("TracePatterning-v0", "ccn", 0, STEPS, {**CCN, "steps_per_stage": 2_000})
     assert population_key(other_shape.to_dict()) != population_key(specs[0].to_dict())
@@ -46,7 +49,7 @@ def test_a_sweep_through_populations_stores_the_single_run_records(tmp_path):
     single, population = ResultStore(tmp_path / "single"), ResultStore(tmp_path / "population")
     with DaskEngine(workers=1, processes=False, population_size=1) as engine:
         report_single = engine.run(specs, single, progress=False)
-    with DaskEngine(workers=1, processes=False, population_size=16) as engine:
+    with DaskEngine(workers=1, processes=False, population_size=16, population_minimum=2) as engine:
         report_population = engine.run(specs, population, progress=False)
     diverging = specs[-1].run_id
     assert set(report_single.failed) == set(report_population.failed) == {diverging}
@@ -58,7 +61,7 @@ def test_a_sweep_through_populations_stores_the_single_run_records(tmp_path):
         assert a["hyperparameters"] == b["hyperparameters"] and a["curve_steps"] == b["curve_steps"]
         assert b.get("population_size", 1) == (1 if spec.learner == "tbptt" else 9 if spec.learner == "ccn" else 2)
     # resuming skips everything stored
-    with DaskEngine(workers=1, processes=False, population_size=16) as engine:
+    with DaskEngine(workers=1, processes=False, population_size=16, population_minimum=2) as engine:
         again = engine.run(specs, population, progress=False)
     assert not again.completed and len(again.skipped) == len(specs) - 1
 
