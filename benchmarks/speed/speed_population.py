@@ -12,8 +12,9 @@ wall time by other jobs on a shared machine; each figure is the median of ``--re
 are generated first (only the learners are timed): trace patterning with the released code's 12
 inputs and the Atari-sized synthetic stream of 275 inputs (:func:`speed_learners.make_stream`).
 Staged learners get ``steps_per_stage = steps / n_stages``, so that the timing covers every stage.
-"state MB" is the population's arrays (its checkpoint and scratch); "RSS MB" the growth of
-resident memory while building and running it (predictions of one chunk included)::
+"state MB" is the population's arrays (its checkpoint and scratch); "peak MB" the most memory
+numpy and Python held at once while building and running it (``tracemalloc``; the R single-run
+learners it is built from and the predictions of the chunk included; the streams are not)::
 
     python -m rtrlbench.benchmarks.speed.speed_population
     python -m rtrlbench.benchmarks.speed.speed_population --only ccn --sizes 16 32 64 --steps 20000
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+import tracemalloc
 
 import numpy as np
 from tqdm import tqdm
@@ -47,11 +49,6 @@ SIZES = [4, 8, 16, 32, 64]
 #: Step sizes the population's runs cycle through (the paper's grid for the column networks).
 ALPHAS = [1e-2, 1e-3, 1e-4]
 ATARI_STEP_DIVISOR = 10
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * 4096 / 2**20
 
 
 def staged(learner: str, hp: dict, steps: int) -> dict:
@@ -75,12 +72,13 @@ def single_rate(learner: str, hp: dict, stream, steps: int) -> float:
 
 
 def population_rate(learner: str, hp: dict, stream, steps: int, size: int) -> tuple[float, float, float]:
-    """(run-steps/s, state MB, RSS growth MB) of a fresh population of ``size`` runs."""
+    """(run-steps/s, state MB, peak MB allocated while building and running it) of a fresh population
+    of ``size`` runs."""
     from rtrlbench.agents.population_registry import population_class
     from rtrlbench.agents.registry import learner_class
 
     obs, cumulant, gamma = stream
-    before = _rss_mb()
+    tracemalloc.start()
     cls = learner_class(learner)
     population = population_class(learner).build(cls, obs.shape[2], list(range(size)),
                                                   [{**hp, "alpha": ALPHAS[r % len(ALPHAS)]} for r in range(size)])
@@ -89,7 +87,9 @@ def population_rate(learner: str, hp: dict, stream, steps: int, size: int) -> tu
     population.run_chunk(obs[:, :steps], cumulant[:, :steps], gamma[:, :steps], stream_of)
     rate = size * steps / (time.process_time() - start)
     state = sum(a.nbytes for a in (*population.arrays, *population._scratch, *population.settings)) / 2**20
-    return rate, state, _rss_mb() - before
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    return rate, state, peak
 
 
 def warm_up(learner: str, hp: dict, stream, sizes) -> None:
@@ -121,23 +121,23 @@ def measure(config, steps: int, sizes, repeats: int, n_streams: int, bar) -> lis
         for _ in range(repeats):
             single = single_rate(learner, hp, stream, steps)
             pairs.append((single, *population_rate(learner, hp, stream, steps, size)))
-        single, rate, state, rss = (statistics.median(p[i] for p in pairs) for i in range(4))
+        single, rate, state, peak = (statistics.median(p[i] for p in pairs) for i in range(4))
         ratio = statistics.median(p[1] / p[0] for p in pairs)
         rows.append({"label": label, "size": size, "single": single, "population": rate, "ratio": ratio,
-                     "state_mb": state, "rss_mb": rss})
+                     "state_mb": state, "peak_mb": peak})
         bar.update(1)
     return rows
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| learner | R | single steps/s | population run-steps/s | ratio | state MB | RSS MB |",
+    lines = ["| learner | R | single steps/s | population run-steps/s | ratio | state MB | peak MB |",
              "|---|---|---|---|---|---|---|"]
     for row in rows:
         if "size" not in row:
             lines.append(f"| {row['label']} | - | {row['single']:,.0f} | no population learner yet | - | - | - |")
             continue
         lines.append(f"| {row['label']} | {row['size']} | {row['single']:,.0f} | {row['population']:,.0f} | "
-                     f"**{row['ratio']:.2f}x** | {row['state_mb']:.2f} | {row['rss_mb']:.1f} |")
+                     f"**{row['ratio']:.2f}x** | {row['state_mb']:.2f} | {row['peak_mb']:.1f} |")
     return "\n".join(lines)
 
 
