@@ -81,7 +81,9 @@ class ColumnNetworkPopulation:
         return dict(self._hyperparameters[run])
 
     def learner(self, run: int) -> ColumnNetworkLearner:
-        """Run ``run`` as a single-run learner in its present state (a copy)."""
+        """Run ``run`` as a single-run learner in its present state (a copy; it continues exactly as
+        the run would). Its ``prediction_gradient()`` is stale until its next step: the population
+        fuses d y / dp into the trace pass and does not keep it."""
         single = self.learner_class(self.n_inputs, seed=self.seeds[run], **self._hyperparameters[run])
         for mine, theirs in zip(self.arrays, single._arrays):
             theirs[...] = mine[..., run]
