@@ -39,7 +39,9 @@ the learning stage's parameters after the trace pass. ``ColumnarLearner`` is
 one stage, ``ConstructiveLearner`` one feature per stage, ``CCNLearner`` the general case;
 the network defaults are the paper's trace-patterning settings (Table 1), the optimiser
 default is the released code's RMSProp with alpha = 1e-4 (plain SGD at alpha = 1e-3 does
-not learn trace patterning within a few million steps).
+not learn trace patterning within a few million steps). The gates' exponentials are
+:func:`rtrlbench.agents.vector_exp.exp`, shared with the population learners
+(:mod:`rtrlbench.agents.population_ccn`), which are bit-identical to this learner run by run.
 """
 from __future__ import annotations
 

@@ -79,9 +79,7 @@ def run(env_id: str, learner: str, steps: int, seed: int = 0, *, env_kwargs: dic
         chunk_size = chunk_size or default_chunk_size(stream.obs_dim)
         positive_int("chunk_size", chunk_size)
         agent = build_learner(learner, stream, seed, hyperparameters)
-    final_window = min(final_window or getattr(env, "scoring_window", 100_000), steps)
-    curve_window = curve_window or max(1, steps // 100)
-    tracker = ReturnErrorTracker(final_window=final_window, curve_window=curve_window)
+    tracker = new_tracker(env, steps, final_window, curve_window)
 
     bar = tqdm(total=steps, unit="step", unit_scale=True, disable=not show_progress(progress),
                desc=f"{learner} on {env_id}", dynamic_ncols=True)
@@ -102,32 +100,49 @@ def run(env_id: str, learner: str, steps: int, seed: int = 0, *, env_kwargs: dic
         bar.close()
     compiling = compile_seconds(loop_compiles.buffer)
     learning = max(seconds - compiling, 0.0)
+    record = result_record(env_id, env_kwargs, learner, agent.hyperparameters(), seed, steps, tracker, seconds,
+                           compile_seconds=compile_seconds(setup_compiles.buffer) + compiling, learning_seconds=learning)
+    if getattr(agent, "fidelity_every", 0):
+        record["fidelity"] = fidelity_result(agent.fidelity(), agent.fidelity_every, tracker.curve_window, steps)
+    if out_dir is not None:
+        record["path"] = str(write_json(Path(out_dir) / result_filename(record), record))
+    return record
 
-    record = {
+
+def new_tracker(env, steps: int, final_window: int | None, curve_window: int | None) -> ReturnErrorTracker:
+    """The scorer of a run of ``steps`` steps: final window (default: the env's scoring window, at most
+    ``steps``) and curve window (default: steps / 100)."""
+    final_window = min(final_window or getattr(env, "scoring_window", 100_000), steps)
+    return ReturnErrorTracker(final_window=final_window, curve_window=curve_window or max(1, steps // 100))
+
+
+def result_record(env_id: str, env_kwargs: dict | None, learner: str, hyperparameters: dict, seed: int, steps: int,
+                  tracker: ReturnErrorTracker, seconds: float, compile_seconds: float = 0.0,
+                  learning_seconds: float | None = None) -> dict[str, Any]:
+    """The result record of a finished run (see :func:`run`); ``seconds``: the learning loop's wall time,
+    ``compile_seconds`` the numba compilation in and before it, ``learning_seconds`` the loop's time
+    without compilation (default: ``seconds``), from which ``steps_per_second`` is counted."""
+    learning_seconds = seconds if learning_seconds is None else learning_seconds
+    return {
         "env_id": env_id,
         "env_kwargs": env_kwargs or {},
         "learner": learner,
-        "hyperparameters": agent.hyperparameters(),
+        "hyperparameters": hyperparameters,
         "seed": seed,
         "steps": steps,
         "package_version": rtrlbench.__version__,
         "code_commit": code_commit(),
         "record_schema_version": RECORD_SCHEMA_VERSION,
-        "final_window": final_window,
+        "final_window": tracker.final_window,
         "final_msre": tracker.final_msre(),
-        "curve_window": curve_window,
+        "curve_window": tracker.curve_window,
         "curve": tracker.curve,
         "return_truncation": tracker.truncation,
         "wall_seconds": seconds,
-        "compile_seconds": compile_seconds(setup_compiles.buffer) + compiling,
-        "steps_per_second": steps / learning if learning > 0 else math.inf,
+        "compile_seconds": compile_seconds,
+        "steps_per_second": steps / learning_seconds if learning_seconds > 0 else math.inf,
         "machine": {"platform": platform.platform(), "python": platform.python_version(), "numpy": np.__version__},
     }
-    if getattr(agent, "fidelity_every", 0):
-        record["fidelity"] = fidelity_result(agent.fidelity(), agent.fidelity_every, curve_window, steps)
-    if out_dir is not None:
-        record["path"] = str(write_json(Path(out_dir) / result_filename(record), record))
-    return record
 
 
 def fidelity_learners() -> list[str]:

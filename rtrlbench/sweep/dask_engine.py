@@ -25,6 +25,14 @@ from rtrlbench.sweep.run_spec import DEFAULT_KIND, RunSpec, unavailable_reason
 from rtrlbench.sweep.sweep_registry import load, run_kind
 from rtrlbench.terminal import children_ignore_interrupts, show_progress
 from rtrlbench.sweep.result_store import ResultStore
+from rtrlbench.validation import positive_int
+
+#: Runs per population task by default: the best population size of the column networks in
+#: ``benchmarks/speed/speed_population.py`` (docs/sweeps.md, "Population runs").
+DEFAULT_POPULATION_SIZE = 64
+#: Fewer runs than this run alone: below about 16-24 runs a population is no faster than its runs
+#: one by one (speed_population: 0.4-0.9x at R <= 8, 0.95-1.7x at 16, 1.45-2.4x at 32).
+MIN_POPULATION = 24
 
 
 def execute(spec: dict[str, Any]) -> dict[str, Any]:
@@ -38,13 +46,59 @@ def execute(spec: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
+def execute_population(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Worker side: prediction runs that share a population key, learned together
+    (:func:`rtrlbench.population_run.run_population`); per spec its record (as :func:`run_prediction`
+    would give it, ``run_seconds`` being its share of the population's time) or ``{"error": message}``."""
+    from rtrlbench.population_run import run_population
+
+    start = time.perf_counter()
+    fields = [{k: v for k, v in spec.items() if k != "kind"} for spec in specs]
+    records = run_population(fields)
+    share = (time.perf_counter() - start) / len(specs)
+    for record in records:
+        if "error" not in record:
+            record["curve_steps"] = _curve_steps(record)
+            record["run_seconds"] = share
+    return records
+
+
+def population_tasks(specs: list[RunSpec], size: int, minimum: int = MIN_POPULATION) -> list[list[RunSpec]]:
+    """``specs`` as tasks: prediction runs that can share a population learner
+    (:func:`rtrlbench.population_run.population_key`) in groups of at most ``size`` (split evenly), every
+    other run alone, after the populations; groups of fewer than ``minimum`` runs run alone too (a
+    small population is slower than its runs alone); ``size = 1`` runs everything alone."""
+    from rtrlbench.population_run import population_key
+
+    groups: dict[str, list[RunSpec]] = {}
+    alone = []
+    for spec in specs:
+        key = population_key(spec.to_dict()) if size > 1 and spec.kind == DEFAULT_KIND else None
+        if key is None:
+            alone.append([spec])
+        else:
+            groups.setdefault(key, []).append(spec)
+    tasks = []
+    for group in groups.values():
+        if len(group) < minimum:
+            alone += [[spec] for spec in group]
+            continue
+        n_tasks = -(-len(group) // size)
+        tasks += [group[i::n_tasks] for i in range(n_tasks)]
+    return tasks + alone  # the long tasks first: they are submitted (and, on a busy cluster, started) first
+
+
+def _curve_steps(record: dict[str, Any]) -> list[int]:
+    return [(i + 1) * record["curve_window"] for i in range(len(record["curve"]))]
+
+
 def run_prediction(spec: dict[str, Any]) -> dict[str, Any]:
     """Run kind ``"prediction"``: the result record of ``rtrlbench run`` with ``curve_steps``
     (step at the end of each curve block) added."""
     from rtrlbench.run import run
 
     record = run(progress=False, **spec)
-    record["curve_steps"] = [(i + 1) * record["curve_window"] for i in range(len(record["curve"]))]
+    record["curve_steps"] = _curve_steps(record)
     return record
 
 
@@ -73,11 +127,18 @@ class DaskEngine:
         Dask cluster; None starts a ``LocalCluster``.
     workers:   worker processes of the local cluster (default: one per core).
     processes: False runs the local workers as threads of this process (tests, debugging).
+    population_size: at most this many prediction runs that share a learner shape, env and budget
+        learn together in one population task (:func:`population_tasks`); 1: every run alone (better
+        when idle workers outnumber the runs: a population runs on one worker).
+    population_minimum: smaller groups run alone.
     """
 
     def __init__(self, scheduler: str | None = None, workers: int | None = None, processes: bool = True,
-                 verbose: bool = False) -> None:
+                 verbose: bool = False, population_size: int = DEFAULT_POPULATION_SIZE,
+                 population_minimum: int = MIN_POPULATION) -> None:
         self.scheduler, self.workers, self.processes, self.verbose = scheduler, workers, processes, verbose
+        self.population_size = positive_int("population_size", population_size)
+        self.population_minimum = positive_int("population_minimum", population_minimum)
         self.cluster = None
         self._client = None
 
@@ -144,25 +205,36 @@ class DaskEngine:
             return report
         by_key = {}
         futures = []
-        for spec in runnable:
-            future = self.client.submit(execute, spec.to_dict(), key=f"rtrlbench-run-{spec.run_id}", pure=False)
-            by_key[future.key] = spec
+        for task in population_tasks(runnable, self.population_size, self.population_minimum):
+            if len(task) == 1:
+                future = self.client.submit(execute, task[0].to_dict(), key=f"rtrlbench-run-{task[0].run_id}",
+                                            pure=False)
+            else:
+                future = self.client.submit(execute_population, [spec.to_dict() for spec in task],
+                                            key=f"rtrlbench-population-{task[0].run_id}-{len(task)}", pure=False)
+            by_key[future.key] = task
             futures.append(future)
         bar = tqdm(total=len(runnable), unit="run", desc=desc, disable=not show_progress(progress), dynamic_ncols=True)
         try:
             for future in as_completed(futures):
-                spec = by_key[future.key]
+                task = by_key[future.key]
                 if future.status == "finished":
-                    self._store(store, report, spec, future.result(), progress)
+                    results = future.result()
+                    for spec, record in zip(task, results if len(task) > 1 else [results]):
+                        if "error" in record:
+                            self._fail(store, report, spec, record["error"], "", progress)
+                        else:
+                            self._store(store, report, spec, record, progress)
                 else:
                     try:
                         error = future.exception()
                     except Exception as cancelled:  # e.g. CancelledError: the cluster dropped the task
                         error = cancelled
                     trace = "".join(tb.format_exception(error)) if error is not None else ""
-                    self._fail(store, report, spec, f"{type(error).__name__}: {error}", trace, progress)
+                    for spec in task:
+                        self._fail(store, report, spec, f"{type(error).__name__}: {error}", trace, progress)
                 future.release()
-                bar.update(1)
+                bar.update(len(task))
                 bar.set_postfix(failed=len(report.failed), refresh=False)
         except BaseException:
             self.client.cancel(futures)

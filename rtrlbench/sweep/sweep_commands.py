@@ -22,6 +22,9 @@ def register(subparsers) -> None:
                        help="address (tcp://host:8786) or scheduler JSON file of a running Dask cluster "
                             "(default: start a local cluster)")
     sweep.add_argument("--workers", type=int, default=None, help="local cluster: worker processes (default: cores)")
+    sweep.add_argument("--population-size", type=int, default=None,
+                       help="at most this many runs of one learner shape, env and budget learn together in one "
+                            "population task (default: %(default)s = the engine's default; 1: every run alone)")
     sweep.add_argument("--plots", default=None, help="folder for the figures (default: STORE/plots)")
     sweep.add_argument("--no-plots", action="store_true", help="do not plot after the sweep")
     sweep.add_argument("--plot-only", action="store_true", help="plot from the store without running anything")
@@ -87,7 +90,8 @@ def sweep_command(args) -> int:
     if not args.plot_only:
         print(f"{experiment.name}: {plan(experiment, budget)}; results in {store.root}")
         try:
-            with DaskEngine(args.scheduler, args.workers, verbose=True) as engine:
+            population = {} if args.population_size is None else {"population_size": args.population_size}
+            with DaskEngine(args.scheduler, args.workers, verbose=True, **population) as engine:
                 reports = sweep(experiment, budget, store, engine, progress=not args.no_progress)
         except KeyboardInterrupt:
             print(f"\ninterrupted: finished runs are stored in {store.root}; rerun the same command to resume",

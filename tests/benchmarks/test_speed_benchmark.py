@@ -24,3 +24,20 @@ def test_optimizer_only_rate_leaves_the_learner_untouched():
     assert speed_learners.optimizer_only_rate(agent, seconds=0.01) > 0
     for name, array in before.items():
         np.testing.assert_array_equal(getattr(agent, name), array)
+
+
+def test_population_benchmark_rows_and_table():
+    from tqdm import tqdm
+
+    from rtrlbench.benchmarks.speed import speed_population
+
+    config = ("ccn 4:2", "trace", "ccn", {"n_features": 4, "features_per_stage": 2})
+    with tqdm(disable=True) as bar:
+        rows = speed_population.measure(config, steps=300, sizes=[2, 3], repeats=1, n_streams=2, bar=bar)
+        rows += speed_population.measure(("tbptt 3:2", "trace", "tbptt", {"truncation": 3, "n_hidden": 2}),
+                                         steps=300, sizes=[2], repeats=1, n_streams=1, bar=bar)
+    assert [r.get("size") for r in rows] == [2, 3, None]
+    assert all(r["population"] > 0 and r["ratio"] > 0 and r["state_mb"] > 0 for r in rows[:2])
+    text = speed_population.table(rows)
+    assert text.count("\n") == 4 and "no population learner" in text
+    assert "best R" in speed_population.best(rows)

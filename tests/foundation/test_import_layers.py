@@ -19,7 +19,7 @@ LAYERS: list[list[list[str]]] = [
     [["rtrlbench.data_tools"]],                              # Atari data sets
     [["rtrlbench.envs"], ["rtrlbench.agents"]],              # streams | learners
     [["rtrlbench.evaluation"]],                              # scoring a stream of predictions
-    [["rtrlbench.run", "rtrlbench.run_commands"]],           # the run engine
+    [["rtrlbench.run", "rtrlbench.run_commands", "rtrlbench.population_run"]],           # the run engine
     [["rtrlbench.sweep"]],                                   # sweep machinery and its registry
     [["rtrlbench.benchmarks"]],                              # speed, reproductions, experiments
     [["rtrlbench.leaderboard"]],                             # the public leaderboard
