@@ -290,8 +290,20 @@ def lstm_step_with_uoro(theta, x, state, scratch, n, d, eps):
     out_h = 0.0
     for q in range(d):
         out_h += theta[ow + q] * u[q]
-    for r in range(4 * d):
-        a = vjp[r] / rho1
+    uoro_parameter_rows(tt, grad, vjp, 4 * d, x, h_prev, n, d, ou, ob, rho0, rho1, out_h)
+    for q in range(d):
+        grad[ow + q] = h[q]
+    return y
+
+
+@nb.njit(cache=True, inline="always")
+def uoro_parameter_rows(tt, grad, back, rows, x, h_prev, n, d, ou, ob, rho0, rho1, out_h):
+    """UORO's rank-one update of the parameter side, row by row of the pre-activations: theta_tilde
+    <- theta_tilde / rho0 + (back_r / rho1) [x, h_prev, 1] for each of the ``rows`` rows (input weights at
+    r n, recurrent at ``ou`` + r d, bias at ``ob`` + r), and grad = out_h * theta_tilde. Shared by the
+    dense LSTM (4d rows) and the tanh RNN (d rows)."""
+    for r in range(rows):
+        a = back[r] / rho1
         for j in range(n):
             p = r * n + j
             tt[p] = tt[p] / rho0 + a * x[j]
@@ -303,9 +315,6 @@ def lstm_step_with_uoro(theta, x, state, scratch, n, d, eps):
         p = ob + r
         tt[p] = tt[p] / rho0 + a
         grad[p] = out_h * tt[p]
-    for q in range(d):
-        grad[ow + q] = h[q]
-    return y
 
 
 #: ``LSTMRTRLSettings.approximation`` codes.

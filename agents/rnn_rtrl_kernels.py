@@ -31,7 +31,7 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from rtrlbench.agents.lstm_rtrl_kernels import random_sign, record_agreement, td_step
+from rtrlbench.agents.lstm_rtrl_kernels import random_sign, record_agreement, td_step, uoro_parameter_rows
 
 #: ``RNNSettings.approximation`` codes.
 EXACT, UORO, RFLO = 0, 2, 3
@@ -230,19 +230,7 @@ def rnn_step_uoro(theta, x, state, scratch, n, d, leak, eps):
     for q in range(d):
         u[q] = rho0 * u[q] + rho1 * tangent[q]
         out_h += theta[ow + q] * u[q]
-    for q in range(d):
-        a = back[q] / rho1
-        for j in range(n):
-            p = q * n + j
-            tt[p] = tt[p] / rho0 + a * x[j]
-            grad[p] = out_h * tt[p]
-        for j in range(d):
-            p = ou + q * d + j
-            tt[p] = tt[p] / rho0 + a * h_prev[j]
-            grad[p] = out_h * tt[p]
-        p = ob + q
-        tt[p] = tt[p] / rho0 + a
-        grad[p] = out_h * tt[p]
+    uoro_parameter_rows(tt, grad, back, d, x, h_prev, n, d, ou, ob, rho0, rho1, out_h)
     for q in range(d):
         grad[ow + q] = state.h[q]
     return y
