@@ -126,19 +126,7 @@ def lstm_step_with_sensitivities(theta, x, state, scratch, n, d):
     _preactivations(theta, x, state, scratch, n, d)
     # dz = U Jh_{t-1} + D_t (Jh_{t-1} is still the previous step's)
     p_r = ow
-    for r in range(4 * d):
-        row = dz[r]
-        row[:] = 0.0
-        for j in range(d):
-            u = theta[ou + r * d + j]
-            jrow = jh[j]
-            for p in range(p_r):
-                row[p] += u * jrow[p]
-        for j in range(n):
-            row[r * n + j] += x[j]
-        for j in range(d):
-            row[ou + r * d + j] += h_prev[j]
-        row[ob + r] += 1.0
+    sensitivity_rows(dz, theta, jh, 4 * d, x, h_prev, n, d, ou, ob, p_r)
     y = 0.0
     for q in range(d):
         i, f, g, o, cq, tc = _unit(z, c_prev, q, d)
@@ -294,6 +282,27 @@ def lstm_step_with_uoro(theta, x, state, scratch, n, d, eps):
     for q in range(d):
         grad[ow + q] = h[q]
     return y
+
+
+@nb.njit(cache=True, inline="always")
+def sensitivity_rows(dz, theta, jh, rows, x, h_prev, n, d, ou, ob, p_r):
+    """dz[r] = sum_j U[r, j] Jh[j] + D_t[r] for each of the ``rows`` pre-activation rows (over the first
+    ``p_r`` recurrent parameters; U at ``ou``, the immediate term D_t: x at r n, h_prev at ``ou`` + r d,
+    1 at ``ob`` + r). ``jh`` is still the previous step's. Shared by the dense LSTM (4d rows) and the
+    tanh RNN (d rows)."""
+    for r in range(rows):
+        row = dz[r]
+        row[:] = 0.0
+        for j in range(d):
+            u = theta[ou + r * d + j]
+            jrow = jh[j]
+            for p in range(p_r):
+                row[p] += u * jrow[p]
+        for j in range(n):
+            row[r * n + j] += x[j]
+        for j in range(d):
+            row[ou + r * d + j] += h_prev[j]
+        row[ob + r] += 1.0
 
 
 @nb.njit(cache=True, inline="always")

@@ -31,7 +31,7 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from rtrlbench.agents.lstm_rtrl_kernels import random_sign, record_agreement, td_step, uoro_parameter_rows
+from rtrlbench.agents.lstm_rtrl_kernels import random_sign, record_agreement, sensitivity_rows, td_step, uoro_parameter_rows
 
 #: ``RNNSettings.approximation`` codes.
 EXACT, UORO, RFLO = 0, 2, 3
@@ -129,19 +129,7 @@ def rnn_step_exact(theta, x, state, scratch, n, d, leak):
     jh, z, h_prev, dz, grad = state.jh, scratch.z, scratch.h_prev, scratch.dz, scratch.grad
     y = _forward(theta, x, state, scratch, n, d, leak)
     p_r = ow
-    for q in range(d):  # dz = U J_{t-1} + D_t (J_{t-1} is still the previous step's)
-        row = dz[q]
-        row[:] = 0.0
-        for j in range(d):
-            u = theta[ou + q * d + j]
-            jrow = jh[j]
-            for p in range(p_r):
-                row[p] += u * jrow[p]
-        for j in range(n):
-            row[q * n + j] += x[j]
-        for j in range(d):
-            row[ou + q * d + j] += h_prev[j]
-        row[ob + q] += 1.0
+    sensitivity_rows(dz, theta, jh, d, x, h_prev, n, d, ou, ob, p_r)  # dz = U J_{t-1} + D_t
     for q in range(d):
         tz = np.tanh(z[q])
         gain, row, jq = leak * (1.0 - tz * tz), dz[q], jh[q]
