@@ -1,6 +1,8 @@
 """The side-by-side table of the equal-compute race: one row per learner, one column per race
 (each trace task ÷ the oracle, Atari ÷ T-BPTT), with the selected step size and FLOPs per step,
-from the stored runs of ``rtrlbench sweep race-…`` at one budget.
+from the stored runs of ``rtrlbench sweep race-…`` at one budget, and, for the learners with an
+exact RTRL reference, the gradient fidelity of the selected configuration measured by
+:mod:`.race_fidelity` (mean cosine to the exact gradient; shown where it has been stored).
 
     python -m rtrlbench.benchmarks.experiments.race_summary --store experiment-results/equal-flop-race \
         --steps 1000000 --seeds 5 --tune-seeds 5 --atari-steps 250000 --atari-seeds 3 --atari-tune-seeds 2 --games 5
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 
-from rtrlbench.benchmarks.experiments import equal_flop_race
+from rtrlbench.benchmarks.experiments import equal_flop_race, race_fidelity
 from rtrlbench.benchmarks.experiments.analyses import interval_cell
 from rtrlbench.sweep.result_analysis import paired_ratios, ratio_summary
 from rtrlbench.sweep.result_store import ResultStore
@@ -24,8 +26,8 @@ RACES = {"TracePatterning ÷ oracle": (equal_flop_race.PATTERNING, "Oracle"),
 
 
 def race_cells(store: ResultStore, trace_budget: dict, atari_budget: dict):
-    """column -> label -> (cell text, selected configuration); None for a race not run at its budget
-    (``race.budget(**trace_budget)`` for the trace races, ``**atari_budget`` for Atari)."""
+    """column -> label -> (cell text, selected configuration, stored fidelity or None); None for a race
+    not run at its budget (``race.budget(**trace_budget)`` for the trace races, ``**atari_budget`` for Atari)."""
     columns = {}
     for column, (race, baseline) in RACES.items():
         budget = race.budget(**(atari_budget if race is equal_flop_race.ATARI else trace_budget))
@@ -34,7 +36,8 @@ def race_cells(store: ResultStore, trace_budget: dict, atari_budget: dict):
             columns[column] = None
             continue
         summary = ratio_summary(paired_ratios(results.records, baseline))
-        columns[column] = {label: (interval_cell(summary[label]), results.selections[label].winner)
+        fidelity = race_fidelity.stored(race, budget, store)
+        columns[column] = {label: (interval_cell(summary[label]), results.selections[label].winner, fidelity.get(label))
                            for label in results.records if label in summary and label != "Oracle"}  # T-BPTT: 1
     return columns
 
@@ -43,7 +46,9 @@ def markdown(columns, trace_budget: dict, atari_budget: dict) -> str:
     labels = list(dict.fromkeys(label for race, _ in RACES.values() for label in (m.label for m in race.methods)
                                 if label != "Oracle"))
     lines = [f"Final error ÷ baseline on the same seed, mean [95% t interval]; trace: {_describe(trace_budget)}; "
-             f"Atari: {_describe(atari_budget)}; the selected configuration beside each", "",
+             f"Atari: {_describe(atari_budget)}; the selected configuration beside each, and for learners with an "
+             f"exact RTRL reference the mean cosine of their gradient to the exact one at that configuration "
+             f"({_describe_fidelity(columns)})", "",
              "| learner | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
     for label in labels:
         cells = []
@@ -53,8 +58,9 @@ def markdown(columns, trace_budget: dict, atari_budget: dict) -> str:
             elif label not in per:
                 cells.append("not run")
             else:
-                text, winner = per[label]
-                cells.append(f"{text}; {_config(winner)}")
+                text, winner, fidelity = per[label]
+                cells.append("; ".join(part for part in (text, _config(winner), race_fidelity.fidelity_cell(fidelity))
+                                       if part))
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -63,6 +69,14 @@ def _describe(budget: dict) -> str:
     games = f", first {budget['games']} games" if budget.get("games") else ""
     return (f"{budget['steps']:,} steps, step sizes tuned on {budget['tune_seeds']} seeds, "
             f"{budget['seeds']} seeds{games}")
+
+
+def _describe_fidelity(columns) -> str:
+    documents = [cell[2] for per in columns.values() if per for cell in per.values() if cell[2]]
+    if not documents:
+        return "not measured yet: `python -m rtrlbench.benchmarks.experiments.race_fidelity`"
+    runs = sorted({(d["steps"], d["every"], d["seed"]) for d in documents})
+    return "; ".join(f"first {steps:,} steps of seed {seed}, every {every:,} steps" for steps, every, seed in runs)
 
 
 def _config(winner) -> str:
