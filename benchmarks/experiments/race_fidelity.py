@@ -3,10 +3,11 @@ reference (:func:`rtrlbench.run.fidelity_learners`: the dense LSTM and tanh-RNN 
 T-BPTT), rerun at its *selected* configuration on the race's env, with its gradient measured
 against the exact one on the same weights and stream every ``every`` steps.
 
-The exact shadow costs the exact learner's O(d^2 |theta|) every step, about 50 times a race run, so
-the measurement covers the first ``steps`` steps of one seed, not every seed of the race: what it
-shows is how good each learner's gradient is while it learns with the step size that won, beside
-the error it reached. One JSON per (race, budget, method, steps, every, seed) under ``fidelity/``
+The shadow does not touch the learner, so a measured run *is* the race's run of that seed (the
+same final error, bit for bit; tested) with the gradient's quality read along it. The exact shadow
+costs the exact learner's O(d^2 |theta|) every step (at the trace races' sizes 1M steps take from
+seconds to a few minutes), so one seed is measured, not every seed of the race; ``steps`` below the
+race's budget measures only the start of that run. One JSON per (race, budget, method, steps, every, seed) under ``fidelity/``
 of the race's store; existing files are reused, so the command resumes::
 
     python -m rtrlbench.benchmarks.experiments.race_fidelity --store experiment-results/equal-flop-race \
