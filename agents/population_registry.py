@@ -1,9 +1,21 @@
-"""Which learners have a population learner (many runs of one shape in one compiled call), and which
-of their hyperparameters may differ between the runs of a population; imported lazily, like
-:mod:`rtrlbench.agents.registry`, so that grouping runs compiles nothing."""
+"""Which learners have a population learner (many runs of one shape in one compiled call), which of
+their hyperparameters may differ between the runs of a population, and where a population pays;
+imported lazily, like :mod:`rtrlbench.agents.registry`, so that grouping runs compiles nothing."""
 from __future__ import annotations
 
 import importlib
+from typing import Any, Callable, Mapping, NamedTuple
+
+
+class PopulationEntry(NamedTuple):
+    """One learner's population: its class, its per-run hyperparameters, and where it pays."""
+
+    class_path: str                 # "module:Class" of the population learner
+    per_run: tuple[str, ...]        # hyperparameters each run has for itself
+    max_inputs: int                 # larger observations: the runs go alone (a population is slower there)
+    #: (hyperparameters, n_inputs) -> False where a population is slower than its runs alone (None: always pays).
+    pays: Callable[[Mapping[str, Any], int], bool] | None = None
+
 
 #: The column networks' per-run hyperparameters (:mod:`rtrlbench.agents.population_ccn`).
 _COLUMN_PER_RUN = ("alpha", "lam", "norm_beta", "norm_eps", "init_scale")
@@ -11,27 +23,31 @@ _COLUMN_PER_RUN = ("alpha", "lam", "norm_beta", "norm_eps", "init_scale")
 #: 12 inputs, 0.5-0.6x at 275, where the single run's loops over the inputs are long and vectorised
 #: already); between the two it is not measured. Envs with more inputs run their runs alone.
 MAX_INPUTS = 32
-#: learner name -> ("module:Class" of its population learner, hyperparameters each run has for itself).
-POPULATIONS: dict[str, tuple[str, tuple[str, ...]]] = {
-    name: ("rtrlbench.agents.population_ccn:ColumnNetworkPopulation", _COLUMN_PER_RUN)
+#: learner name -> its population.
+POPULATIONS: dict[str, PopulationEntry] = {
+    name: PopulationEntry("rtrlbench.agents.population_ccn:ColumnNetworkPopulation", _COLUMN_PER_RUN, MAX_INPUTS)
     for name in ("columnar", "constructive", "ccn")
 }
 
 
 def per_run_hyperparameters(name: str) -> tuple[str, ...]:
     """The hyperparameters of learner ``name`` that the runs of one population need not share."""
-    return POPULATIONS[name][1]
+    return POPULATIONS[name].per_run
 
 
-def max_inputs(name: str) -> int:
-    """The largest observation size at which learner ``name``'s runs learn in populations."""
-    return MAX_INPUTS if name in POPULATIONS else 0
+def population_pays(name: str, hyperparameters: Mapping[str, Any], n_inputs: int) -> bool:
+    """Whether runs of learner ``name`` with these hyperparameters on ``n_inputs`` inputs learn faster
+    in a population than alone (measured by ``benchmarks/speed/speed_population.py``)."""
+    entry = POPULATIONS.get(name)
+    if entry is None or n_inputs > entry.max_inputs:
+        return False
+    return entry.pays is None or bool(entry.pays(hyperparameters, n_inputs))
 
 
 def population_class(name: str):
     """The population learner class of learner ``name`` (``cls(single_run_learners)``)."""
     try:
-        module_name, class_name = POPULATIONS[name][0].split(":")
+        module_name, class_name = POPULATIONS[name].class_path.split(":")
     except KeyError:
         raise ValueError(f"learner {name!r} has no population learner; those that do: {', '.join(POPULATIONS)}") from None
     return getattr(importlib.import_module(module_name), class_name)

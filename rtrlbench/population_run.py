@@ -19,7 +19,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from rtrlbench.agents.population_registry import POPULATIONS, max_inputs, per_run_hyperparameters, population_class
+from rtrlbench.agents.population_registry import per_run_hyperparameters, population_class, population_pays
 from rtrlbench.run import LOOKAHEAD, build_learner, default_chunk_size, make_env, new_tracker, result_record
 
 #: The fields of a run spec (``rtrlbench.run.run``'s arguments) every run of a population shares.
@@ -29,11 +29,10 @@ SHARED_FIELDS = ("env_id", "env_kwargs", "learner", "steps", "final_window", "cu
 def population_key(spec: Mapping[str, Any]) -> str | None:
     """The key runs must share to learn in one population (None: the run goes alone, because its
     learner has no population learner or its env's observations are too wide for one to pay,
-    :func:`rtrlbench.agents.population_registry.max_inputs`): the shared fields and every
+    :func:`rtrlbench.agents.population_registry.population_pays`): the shared fields and every
     hyperparameter that is not per run."""
-    if spec["learner"] not in POPULATIONS:
-        return None
-    if _obs_size(spec["env_id"], json.dumps(spec.get("env_kwargs") or {}, sort_keys=True)) > max_inputs(spec["learner"]):
+    n_inputs = _obs_size(spec["env_id"], json.dumps(spec.get("env_kwargs") or {}, sort_keys=True))
+    if not population_pays(spec["learner"], spec.get("hyperparameters") or {}, n_inputs):
         return None
     shared = {name: spec.get(name) for name in SHARED_FIELDS}
     per_run = per_run_hyperparameters(spec["learner"])
