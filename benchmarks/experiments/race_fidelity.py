@@ -7,11 +7,15 @@ The shadow does not touch the learner, so a measured run *is* the race's run of 
 same final error, bit for bit; tested) with the gradient's quality read along it. The exact shadow
 costs the exact learner's O(d^2 |theta|) every step (at the trace races' sizes 1M steps take from
 seconds to a few minutes), so one seed is measured, not every seed of the race; ``steps`` below the
-race's budget measures only the start of that run. One JSON per (race, budget, method, steps, every, seed) under ``fidelity/``
+race's budget measures only the start of that run. On Atari (``--races atari``) the shadow is 10-100
+times dearer (275 inputs), so one seed of the race's first game is measured (AirRaid; about half an
+hour of one core for all its winners at 250k steps). One JSON per (race, budget, method, steps, every, seed) under ``fidelity/``
 of the race's store; existing files are reused, so the command resumes::
 
     python -m rtrlbench.benchmarks.experiments.race_fidelity --store experiment-results/equal-flop-race \
-        --steps 1000000 --seeds 5 --tune-seeds 5 --fidelity-steps 200000 --every 1000
+        --steps 1000000 --seeds 5 --tune-seeds 5 --fidelity-steps 1000000 --every 1000
+    python -m rtrlbench.benchmarks.experiments.race_fidelity --races atari --games 5 \
+        --steps 250000 --seeds 3 --tune-seeds 2 --fidelity-steps 250000 --every 1000
 
 :mod:`.race_summary` prints the summary beside each error of the side-by-side table.
 """
@@ -28,8 +32,9 @@ from rtrlbench.benchmarks.experiments import equal_flop_race
 from rtrlbench.sweep.result_store import ResultStore
 from rtrlbench.sweep.tune_and_rerun import selection_name, selections
 
-#: The trace races whose winners are measured (Atari inputs make the exact shadow too slow to pay).
-TRACE_RACES = (equal_flop_race.PATTERNING, equal_flop_race.CONDITIONING, equal_flop_race.NOISY)
+#: The races whose winners can be measured, by ``--races`` group.
+RACE_GROUPS = {"trace": (equal_flop_race.PATTERNING, equal_flop_race.CONDITIONING, equal_flop_race.NOISY),
+               "atari": (equal_flop_race.ATARI,)}
 
 
 def fidelity_path(store: ResultStore, race, budget, label: str, steps: int, every: int, seed: int) -> Path:
@@ -97,6 +102,9 @@ def fidelity_cell(document: dict | None) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", default="experiment-results/equal-flop-race", help="results store of the races")
+    parser.add_argument("--races", choices=sorted(RACE_GROUPS), default="trace",
+                        help="which races' winners to measure (atari: on the race's first game)")
+    parser.add_argument("--games", type=int, help="games of the Atari race's budget (default: all)")
     parser.add_argument("--steps", type=int, required=True, help="steps per run of the races (their budget)")
     parser.add_argument("--seeds", type=int, required=True, help="final seeds of the races")
     parser.add_argument("--tune-seeds", type=int, required=True, help="tuning seeds of the races")
@@ -106,8 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     args = parser.parse_args(argv)
     store = ResultStore(args.store)
-    for race in TRACE_RACES:
-        budget = race.budget(steps=args.steps, seeds=args.seeds, tune_seeds=args.tune_seeds)
+    for race in RACE_GROUPS[args.races]:
+        budget = race.budget(steps=args.steps, seeds=args.seeds, tune_seeds=args.tune_seeds, games=args.games)
         for label, document in measure(race, budget, store, args.fidelity_steps, args.every, args.seed,
                                        not args.no_progress).items():
             print(f"{race.name} | {label} | {fidelity_cell(document)} | MSRE {document['final_msre']:.5f}")

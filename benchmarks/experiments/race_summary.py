@@ -75,9 +75,12 @@ def _describe_fidelity(columns) -> str:
     documents = [cell[2] for per in columns.values() if per for cell in per.values() if cell[2]]
     if not documents:
         return "not measured yet: `python -m rtrlbench.benchmarks.experiments.race_fidelity`"
-    runs = sorted({(d["steps"], d["every"], d["seed"], d["steps"] == d["budget"]["steps"]) for d in documents})
-    return "; ".join(f"along seed {seed}'s whole run, the one scored here, every {every:,} steps" if whole
-                     else f"first {steps:,} steps of seed {seed}, every {every:,} steps" for steps, every, seed, whole in runs)
+    runs = sorted({(d["steps"], d["every"], d["seed"], d["steps"] == d["budget"]["steps"],
+                    d["env_id"] if d["race"] == equal_flop_race.ATARI.name else "") for d in documents})
+    return "; ".join((f"Atari: on {env.split('/')[-1]}, " if env else "")
+                     + (f"along seed {seed}'s whole run, the one scored here, every {every:,} steps" if whole
+                        else f"first {steps:,} steps of seed {seed}, every {every:,} steps")
+                     for steps, every, seed, whole, env in runs)
 
 
 def _config(winner) -> str:
