@@ -84,10 +84,10 @@ class PopulationLearner(abc.ABC):
             raise ValueError(f"a population holds one learner class and input size: got {type(first).__name__}"
                              f"({first.n_inputs} inputs) and {type(other).__name__}({other.n_inputs} inputs)")
         a, b = first.hyperparameters(), other.hyperparameters()
-        differ = [key for key in self.shape_keys if a.get(key) != b.get(key)]
+        differ = [key for key in self.shape_keys if a[key] != b[key]]
         if differ:
             raise ValueError(f"the runs of a population must share {', '.join(differ)}: got "
-                             f"{[a.get(k) for k in differ]} and {[b.get(k) for k in differ]}; put them in "
+                             f"{[a[k] for k in differ]} and {[b[k] for k in differ]}; put them in "
                              "different populations")
         if other.started != first.started or other.steps_done != first.steps_done:
             raise ValueError("the runs of a population must be at the same step of their streams")
@@ -97,9 +97,9 @@ class PopulationLearner(abc.ABC):
         """Run ``run``'s hyperparameters, as its single-run learner reports them."""
         return dict(self._hyperparameters[run])
 
-    def per_run(self, key: str, dtype=float) -> np.ndarray:
-        """Hyperparameter ``key`` of every run, as an array[R] (for the kernel's per-run settings)."""
-        return np.array([hp[key] for hp in self._hyperparameters], dtype=dtype)
+    def per_run(self, key: str) -> np.ndarray:
+        """Hyperparameter ``key`` of every run, as float64[R] (for the kernel's per-run settings)."""
+        return np.array([hp[key] for hp in self._hyperparameters], dtype=float)
 
     def learner(self, run: int) -> Learner:
         """Run ``run`` as a single-run learner in its present state (a copy; it continues exactly as

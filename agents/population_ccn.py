@@ -29,7 +29,10 @@ SHAPE_KEYS = ("n_features", "features_per_stage", "steps_per_stage", "optimizer"
 
 
 class ColumnNetworkPopulation(PopulationLearner):
-    """R column networks of one shape, learned together (:class:`PopulationLearner`)."""
+    """R column networks of one shape, learned together (:class:`PopulationLearner`).
+
+    A run given back by :meth:`learner` has a stale ``prediction_gradient()`` until its next step:
+    the population fuses d y / dp into the trace pass and does not keep it."""
 
     shape_keys = SHAPE_KEYS
 
@@ -45,12 +48,6 @@ class ColumnNetworkPopulation(PopulationLearner):
     @property
     def steps_done(self) -> int:
         return int(self.arrays.counters[kernels.STEPS_DONE, 0])
-
-    def learner(self, run: int) -> ColumnNetworkLearner:
-        """Run ``run`` as a single-run learner in its present state (a copy; it continues exactly as
-        the run would). Its ``prediction_gradient()`` is stale until its next step: the population
-        fuses d y / dp into the trace pass and does not keep it."""
-        return super().learner(run)
 
     def _run_kernel(self, obs, cumulant, gamma, stream_of, predictions) -> None:
         kernels.run_kernel(obs, cumulant, gamma, stream_of, predictions, not self.started, self._config,

@@ -4,7 +4,7 @@ imported lazily, like :mod:`rtrlbench.agents.registry`, so that grouping runs co
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable, Mapping, NamedTuple
+from typing import NamedTuple
 
 
 class PopulationEntry(NamedTuple):
@@ -13,8 +13,6 @@ class PopulationEntry(NamedTuple):
     class_path: str                 # "module:Class" of the population learner
     per_run: tuple[str, ...]        # hyperparameters each run has for itself
     max_inputs: int                 # larger observations: the runs go alone (a population is slower there)
-    #: (hyperparameters, n_inputs) -> False where a population is slower than its runs alone (None: always pays).
-    pays: Callable[[Mapping[str, Any], int], bool] | None = None
 
 
 #: The column networks' per-run hyperparameters (:mod:`rtrlbench.agents.population_ccn`).
@@ -35,13 +33,11 @@ def per_run_hyperparameters(name: str) -> tuple[str, ...]:
     return POPULATIONS[name].per_run
 
 
-def population_pays(name: str, hyperparameters: Mapping[str, Any], n_inputs: int) -> bool:
-    """Whether runs of learner ``name`` with these hyperparameters on ``n_inputs`` inputs learn faster
-    in a population than alone (measured by ``benchmarks/speed/speed_population.py``)."""
+def population_pays(name: str, n_inputs: int) -> bool:
+    """Whether runs of learner ``name`` on ``n_inputs`` inputs learn faster in a population than alone
+    (measured by ``benchmarks/speed/speed_population.py``)."""
     entry = POPULATIONS.get(name)
-    if entry is None or n_inputs > entry.max_inputs:
-        return False
-    return entry.pays is None or bool(entry.pays(hyperparameters, n_inputs))
+    return entry is not None and n_inputs <= entry.max_inputs
 
 
 def population_class(name: str):

@@ -32,7 +32,7 @@ def population_key(spec: Mapping[str, Any]) -> str | None:
     :func:`rtrlbench.agents.population_registry.population_pays`): the shared fields and every
     hyperparameter that is not per run."""
     n_inputs = _obs_size(spec["env_id"], json.dumps(spec.get("env_kwargs") or {}, sort_keys=True))
-    if not population_pays(spec["learner"], spec.get("hyperparameters") or {}, n_inputs):
+    if not population_pays(spec["learner"], n_inputs):
         return None
     shared = {name: spec.get(name) for name in SHARED_FIELDS}
     per_run = per_run_hyperparameters(spec["learner"])
