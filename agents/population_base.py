@@ -5,7 +5,9 @@ divergence, run r back as a single-run learner, and exact checkpoints.
 A subclass names the single-run state it stacks (:meth:`PopulationLearner._state_of`, a NamedTuple
 of arrays), the hyperparameters every run must share (:attr:`PopulationLearner.shape_keys`), its
 own set-up (:meth:`PopulationLearner._setup`) and its compiled loop
-(:meth:`PopulationLearner._run_kernel`), and says how far its runs are (:attr:`steps_done`).
+(:meth:`PopulationLearner._run_kernel`). :attr:`steps_done` counts the steps :meth:`run_chunk`
+has run (from the learners' own ``steps_done`` where they keep one; a checkpoint holds it); a
+subclass whose state counts steps may read them there instead.
 
 Divergence: the runs share no arithmetic, so a run whose numbers blow up (NaN or inf) only fills
 its own column of the arrays; :meth:`run_chunk` returns its predictions as they are and
@@ -49,6 +51,7 @@ class PopulationLearner(abc.ABC):
         self.started = first.started
         self.diverged = np.zeros(self.n_runs, dtype=bool)
         self.diverged_at = np.full(self.n_runs, -1, dtype=np.int64)
+        self._steps = _steps_of(first) or 0
         self._setup(first)
 
     @classmethod
@@ -74,9 +77,9 @@ class PopulationLearner(abc.ABC):
         """Fill ``predictions`` float64[R, T] by the compiled loop (the inputs are checked already)."""
 
     @property
-    @abc.abstractmethod
     def steps_done(self) -> int:
-        """Steps every run has learned from so far."""
+        """Steps every run has learned from so far (counted by :meth:`run_chunk`)."""
+        return self._steps
 
     def _check_same_shape(self, first: Learner, other: Learner) -> None:
         """Raise ValueError unless ``other`` can share a population with ``first``."""
@@ -89,7 +92,7 @@ class PopulationLearner(abc.ABC):
             raise ValueError(f"the runs of a population must share {', '.join(differ)}: got "
                              f"{[a[k] for k in differ]} and {[b[k] for k in differ]}; put them in "
                              "different populations")
-        if other.started != first.started or other.steps_done != first.steps_done:
+        if other.started != first.started or _steps_of(other) != _steps_of(first):
             raise ValueError("the runs of a population must be at the same step of their streams")
 
     # ------------------------------------------------------------------ runs
@@ -104,7 +107,8 @@ class PopulationLearner(abc.ABC):
     def learner(self, run: int) -> Learner:
         """Run ``run`` as a single-run learner in its present state (a copy; it continues exactly as
         the run would)."""
-        single = self.learner_class(self.n_inputs, seed=self.seeds[run], **self._hyperparameters[run])
+        settings = {k: v for k, v in self._hyperparameters[run].items() if k != "seed"}  # RTRL reports its seed
+        single = self.learner_class(self.n_inputs, seed=self.seeds[run], **settings)
         for mine, theirs in zip(self.arrays, self._state_of(single)):
             theirs[...] = mine[..., run]
         single.started = self.started
@@ -130,6 +134,7 @@ class PopulationLearner(abc.ABC):
             return predictions
         start = self.steps_done
         self._run_kernel(obs, cumulant, gamma, stream_of, predictions)
+        self._steps += obs.shape[1]
         self.started = True
         self._note_divergence(predictions, start)
         return predictions
@@ -159,7 +164,7 @@ class PopulationLearner(abc.ABC):
         """A checkpoint: :meth:`set_state` on a population of the same runs continues exactly."""
         return {"learner": self.learner_class.name, "n_inputs": self.n_inputs, "seeds": list(self.seeds),
                 "hyperparameters": [dict(hp) for hp in self._hyperparameters], "started": self.started,
-                "arrays": {key: value.copy() for key, value in self.arrays._asdict().items()},
+                "steps_done": self._steps, "arrays": {key: value.copy() for key, value in self.arrays._asdict().items()},
                 "diverged": self.diverged.copy(), "diverged_at": self.diverged_at.copy()}
 
     def set_state(self, state: dict[str, Any]) -> None:
@@ -170,5 +175,12 @@ class PopulationLearner(abc.ABC):
         for key, value in self.arrays._asdict().items():
             value[...] = state["arrays"][key]
         self.started = bool(state["started"])
+        self._steps = int(state.get("steps_done", 0))
         self.diverged[:] = state["diverged"]
         self.diverged_at[:] = state["diverged_at"]
+
+
+def _steps_of(learner: Learner) -> int | None:
+    """The learner's own step count, if it keeps one (else None: only ``started`` can be compared)."""
+    steps = getattr(learner, "steps_done", None)
+    return None if steps is None else int(steps)

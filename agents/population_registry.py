@@ -26,6 +26,11 @@ POPULATIONS: dict[str, PopulationEntry] = {
     name: PopulationEntry("rtrlbench.agents.population_ccn:ColumnNetworkPopulation", _COLUMN_PER_RUN, MAX_INPUTS)
     for name in ("columnar", "constructive", "ccn")
 }
+#: Williams-Zipser RTRL (:mod:`rtrlbench.agents.population_rtrl`): exact, but no faster than single runs,
+#: which vectorise their sensitivity rows already (speed_population, trace patterning: 3 units 0.3-1.4x
+#: over R = 4..64, 15 units 0.1-0.5x), so sweeps run RTRL runs alone (max_inputs 0).
+POPULATIONS["rtrl"] = PopulationEntry("rtrlbench.agents.population_rtrl:RTRLPopulation", ("alpha", "lam", "init_scale"),
+                                      0)
 
 
 def per_run_hyperparameters(name: str) -> tuple[str, ...]:

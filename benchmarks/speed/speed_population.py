@@ -44,6 +44,8 @@ CONFIGS = [
     ("tbptt 3:10", "trace", "tbptt", {"truncation": 3, "n_hidden": 10}),
     ("columnar 7", "atari", "columnar", {"n_features": 7}),
     ("ccn 15:5", "atari", "ccn", {"n_features": 15, "features_per_stage": 5}),
+    ("rtrl 3", "trace", "rtrl", {"n_units": 3}),
+    ("rtrl 15", "trace", "rtrl", {"n_units": 15}),
 ]
 SIZES = [4, 8, 16, 32, 64]
 #: Step sizes the population's runs cycle through (the paper's grid for the column networks).

@@ -9,6 +9,8 @@ from rtrlbench.agents.ccn import CCNLearner, ColumnarLearner, ConstructiveLearne
 from rtrlbench.agents.population_ccn import ColumnNetworkPopulation
 from rtrlbench.agents.vector_exp import exp as vector_exp
 
+from population_streams import chunked, synthetic_streams
+
 N_IN = 5
 #: Small shapes with short stages, so that a few hundred steps cross every stage boundary.
 SHAPES = {
@@ -23,22 +25,6 @@ PER_RUN = [{"alpha": 1e-2, "lam": 0.9, "norm_eps": 0.1, "norm_beta": 0.99, "init
            {"alpha": 0.0, "lam": 1.0, "norm_eps": 0.01, "norm_beta": 0.99999, "init_scale": 0.01},
            {"alpha": 2e-2, "lam": 0.5, "norm_eps": 0.001, "norm_beta": 0.95, "init_scale": 0.05}]
 SEEDS = [0, 1, 0, 2, 1]  # runs 0 and 2, 1 and 4 read the same stream
-
-
-def synthetic_streams(n_streams: int, steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """obs float32[S, T, N_IN], cumulant and gamma float64[S, T] with episode ends (gamma = 0) inside."""
-    rng = np.random.default_rng(42)
-    obs = rng.normal(size=(n_streams, steps, N_IN)).astype(np.float32)
-    cumulant = (rng.random((n_streams, steps)) < 0.1).astype(np.float64)
-    gamma = np.where(rng.random((n_streams, steps)) < 0.02, 0.0, 0.9)
-    gamma[:, 0] = 0.0
-    cumulant[:, 0] = 0.0
-    return obs, cumulant, gamma
-
-
-def chunked(obs, cumulant, gamma, bounds):
-    for start, stop in zip(bounds[:-1], bounds[1:]):
-        yield obs[:, start:stop], cumulant[:, start:stop], gamma[:, start:stop]
 
 
 def single_run(cls, hp, seed, obs, cumulant, gamma, bounds):
@@ -58,7 +44,7 @@ def test_every_run_is_bit_identical_to_its_single_run_learner(name, options):
     uneven chunks: chunk boundaries, every stage boundary and episode ends (gamma = 0)."""
     cls, shape = SHAPES[name]
     hps = [{**shape, **options, **per_run} for per_run in PER_RUN]
-    obs, cumulant, gamma = synthetic_streams(3, 300)
+    obs, cumulant, gamma = synthetic_streams(3, 300, N_IN)
     bounds = [0, 1, 2, 89, 90, 91, 181, 250, 300]
     population = ColumnNetworkPopulation.build(cls, N_IN, SEEDS, hps)
     predictions = np.concatenate([population.run_chunk(o, c, g, stream_of=SEEDS)
@@ -77,7 +63,7 @@ def test_every_run_is_bit_identical_to_its_single_run_learner(name, options):
 def test_a_run_taken_out_continues_as_its_single_run_learner():
     cls, shape = SHAPES["ccn"]
     hps = [{**shape, **p} for p in PER_RUN[:3]]
-    obs, cumulant, gamma = synthetic_streams(3, 200)
+    obs, cumulant, gamma = synthetic_streams(3, 200, N_IN)
     population = ColumnNetworkPopulation.build(cls, N_IN, [0, 1, 2], hps)
     population.run_chunk(obs[:, :120], cumulant[:, :120], gamma[:, :120])
     alone = population.learner(1)
@@ -88,7 +74,7 @@ def test_a_run_taken_out_continues_as_its_single_run_learner():
 def test_checkpoint_restores_exactly():
     cls, shape = SHAPES["ccn"]
     hps = [{**shape, **p} for p in PER_RUN]
-    obs, cumulant, gamma = synthetic_streams(5, 240)
+    obs, cumulant, gamma = synthetic_streams(5, 240, N_IN)
     population = ColumnNetworkPopulation.build(cls, N_IN, list(range(5)), hps)
     population.run_chunk(obs[:, :100], cumulant[:, :100], gamma[:, :100])
     state = population.get_state()
@@ -105,7 +91,7 @@ def test_checkpoint_restores_exactly():
 def test_a_diverging_run_is_reported_and_does_not_touch_the_others():
     cls, shape = SHAPES["columnar"]
     hps = [{**shape, "optimizer": "sgd", "alpha": a} for a in (1e-2, 1e9, 1e-3)]
-    obs, cumulant, gamma = synthetic_streams(3, 400)
+    obs, cumulant, gamma = synthetic_streams(3, 400, N_IN)
     cumulant *= 1e3  # large returns: alpha = 1e9 blows up within a few steps
     population = ColumnNetworkPopulation.build(cls, N_IN, [0, 1, 2], hps)
     predictions = np.concatenate([population.run_chunk(o, c, g) for o, c, g in
@@ -126,7 +112,7 @@ def test_bad_populations_and_chunks_raise_clear_errors():
     with pytest.raises(ValueError, match="at least one"):
         ColumnNetworkPopulation([])
     population = ColumnNetworkPopulation.build(ColumnarLearner, N_IN, [0, 1], [{"n_features": 3}] * 2)
-    obs, cumulant, gamma = synthetic_streams(2, 10)
+    obs, cumulant, gamma = synthetic_streams(2, 10, N_IN)
     with pytest.raises(ValueError, match="n_streams, T, 5"):
         population.run_chunk(obs[0], cumulant[0], gamma[0])
     with pytest.raises(ValueError, match="stream_of"):
