@@ -164,7 +164,8 @@ class PopulationLearner(abc.ABC):
         """A checkpoint: :meth:`set_state` on a population of the same runs continues exactly."""
         return {"learner": self.learner_class.name, "n_inputs": self.n_inputs, "seeds": list(self.seeds),
                 "hyperparameters": [dict(hp) for hp in self._hyperparameters], "started": self.started,
-                "steps_done": self._steps, "arrays": {key: value.copy() for key, value in self.arrays._asdict().items()},
+                "steps_done": self._steps,
+                "arrays": {key: value.copy() for key, value in self.arrays._asdict().items()},
                 "diverged": self.diverged.copy(), "diverged_at": self.diverged_at.copy()}
 
     def set_state(self, state: dict[str, Any]) -> None:

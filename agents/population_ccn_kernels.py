@@ -23,7 +23,8 @@ import numpy as np
 
 from rtrlbench.agents import lstm_column, normalisation
 from rtrlbench.agents.lstm_column import C_NEW, C_PREV, GATE_F, GATE_G, GATE_I, GATE_O, H_PREV, N_GATES, TANH_C
-from rtrlbench.agents.td_lambda import NO_UPDATE, RMSPROP, SGD, rmsprop_step
+from rtrlbench.agents.population_td_kernels import update_then_accumulate
+from rtrlbench.agents.td_lambda import NO_UPDATE, RMSPROP, SGD
 
 #: Entries of ``counters`` and ``alpha`` (as in :mod:`rtrlbench.agents.ccn`).
 STEPS_DONE, STAGE = 0, 1
@@ -215,30 +216,6 @@ def pack_stage(theta, packed, k0, m, n_cols, mu, inv_scale, shift):
 
 
 # --------------------------------------------------------------------------- TD(lambda)
-@nb.njit(cache=True, error_model="numpy")
-def update_then_accumulate(theta, trace, grad, n, delta, alpha, decay, optimizer, v, beta2, eps, step):
-    """:func:`rtrlbench.agents.td_lambda.update_then_accumulate` for every run: ``theta, trace,
-    grad, v`` float64[>= n, R]; ``delta, alpha, decay`` float64[R]; ``step`` float64[R] scratch."""
-    n_runs = delta.shape[0]
-    if optimizer == SGD:
-        for r in range(n_runs):
-            step[r] = alpha[r] * delta[r]
-        for i in range(n):
-            for r in range(n_runs):
-                e = trace[i, r]
-                theta[i, r] += step[r] * e
-                trace[i, r] = decay[r] * e + grad[i, r]
-    elif optimizer == RMSPROP:
-        for i in range(n):
-            for r in range(n_runs):
-                theta[i, r], v[i, r] = rmsprop_step(theta[i, r], v[i, r], delta[r] * trace[i, r], alpha[r], beta2, eps)
-                trace[i, r] = decay[r] * trace[i, r] + grad[i, r]
-    else:
-        for i in range(n):
-            for r in range(n_runs):
-                trace[i, r] = decay[r] * trace[i, r] + grad[i, r]
-
-
 # --------------------------------------------------------------------------- the network
 @nb.njit(cache=True)
 def begin_stage(stage, config, stage_off, arrays, settings, scratch):

@@ -46,6 +46,8 @@ CONFIGS = [
     ("ccn 15:5", "atari", "ccn", {"n_features": 15, "features_per_stage": 5}),
     ("rtrl 3", "trace", "rtrl", {"n_units": 3}),
     ("rtrl 15", "trace", "rtrl", {"n_units": 15}),
+    ("elstm 9", "trace", "elstm", {"n_units": 9}),
+    ("elstm 7", "atari", "elstm", {"n_units": 7}),
 ]
 SIZES = [4, 8, 16, 32, 64]
 #: Step sizes the population's runs cycle through (the paper's grid for the column networks).
@@ -88,10 +90,15 @@ def population_rate(learner: str, hp: dict, stream, steps: int, size: int) -> tu
     start = time.process_time()
     population.run_chunk(obs[:, :steps], cumulant[:, :steps], gamma[:, :steps], stream_of)
     rate = size * steps / (time.process_time() - start)
-    state = sum(a.nbytes for a in (*population.arrays, *population._scratch, *population.settings)) / 2**20
+    state = nbytes((population.arrays, population._scratch, population.settings)) / 2**20
     peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
     return rate, state, peak
+
+
+def nbytes(arrays) -> int:
+    """Bytes of the arrays in ``arrays`` (tuples of arrays, nested)."""
+    return arrays.nbytes if isinstance(arrays, np.ndarray) else sum(nbytes(a) for a in arrays)
 
 
 def warm_up(learner: str, hp: dict, stream, sizes) -> None:

@@ -20,3 +20,31 @@ def chunked(obs, cumulant, gamma, bounds):
     """(obs, cumulant, gamma) of steps bounds[i]..bounds[i+1], for streams [S, T, n] or one stream [T, n]."""
     for start, stop in zip(bounds[:-1], bounds[1:]):
         yield obs[..., start:stop, :], cumulant[..., start:stop], gamma[..., start:stop]
+
+
+def single_run(learner_class, n_inputs, hp, seed, obs, cumulant, gamma, bounds):
+    """A fresh single-run learner run over one stream [T, n] in the chunks ``bounds``: (learner, predictions [T])."""
+    learner = learner_class(n_inputs, seed=seed, **hp)
+    return learner, np.concatenate([learner.run_chunk(o, c, g) for o, c, g in chunked(obs, cumulant, gamma, bounds)])
+
+
+def population_run(population_class, learner_class, n_inputs, hps, seeds, obs, cumulant, gamma, bounds):
+    """A fresh population, run r with seed ``seeds[r]`` reading stream ``seeds[r]`` of [S, T, n], in the
+    chunks ``bounds``: (population, predictions [R, T])."""
+    population = population_class.build(learner_class, n_inputs, seeds, hps)
+    predictions = np.concatenate([population.run_chunk(o, c, g, stream_of=seeds)
+                                  for o, c, g in chunked(obs, cumulant, gamma, bounds)], axis=1)
+    return population, predictions
+
+
+def assert_runs_bit_identical(population, predictions, singles, skip=()):
+    """Each run's predictions and state arrays (but ``skip``) equal (np.array_equal) those of its
+    single-run learner; ``singles``: [(learner, predictions [T])] per run."""
+    for run, (learner, expected) in enumerate(singles):
+        difference = np.abs(predictions[run] - expected).max()
+        assert np.array_equal(predictions[run], expected), f"run {run}: max diff {difference}"
+        mine = population._state_of(population.learner(run))._asdict()
+        for key, value in population._state_of(learner)._asdict().items():
+            assert key in skip or np.array_equal(mine[key], value), (run, key)
+    assert not population.diverged.any()
+    assert np.isfinite(predictions).all() and np.ptp(predictions[0]) > 0  # the runs learn something

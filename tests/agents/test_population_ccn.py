@@ -1,6 +1,7 @@
 """Populations of column networks: every run bit-identical to its single-run learner (same seed,
-hyperparameters and stream), across chunk, stage and episode boundaries; checkpoints; divergence
-kept to its run; and the arithmetic exp the gates use."""
+hyperparameters and stream) for every option, across chunk, stage and episode boundaries; and the
+arithmetic exp the gates use. What every population must do (checkpoints, divergence, errors):
+test_population_conformance.py."""
 import numba as nb
 import numpy as np
 import pytest
@@ -9,7 +10,7 @@ from rtrlbench.agents.ccn import CCNLearner, ColumnarLearner, ConstructiveLearne
 from rtrlbench.agents.population_ccn import ColumnNetworkPopulation
 from rtrlbench.agents.vector_exp import exp as vector_exp
 
-from population_streams import chunked, synthetic_streams
+from population_streams import population_run, single_run as run_single, synthetic_streams
 
 N_IN = 5
 #: Small shapes with short stages, so that a few hundred steps cross every stage boundary.
@@ -28,9 +29,7 @@ SEEDS = [0, 1, 0, 2, 1]  # runs 0 and 2, 1 and 4 read the same stream
 
 
 def single_run(cls, hp, seed, obs, cumulant, gamma, bounds):
-    learner = cls(N_IN, seed=seed, **hp)
-    out = [learner.run_chunk(o[0], c[0], g[0]) for o, c, g in chunked(obs[None], cumulant[None], gamma[None], bounds)]
-    return learner, np.concatenate([p for p in out])
+    return run_single(cls, N_IN, hp, seed, obs, cumulant, gamma, bounds)
 
 
 OPTIONS = [{}, {"optimizer": "sgd"}, {"normalisation_gradient": "exact"},
@@ -46,9 +45,8 @@ def test_every_run_is_bit_identical_to_its_single_run_learner(name, options):
     hps = [{**shape, **options, **per_run} for per_run in PER_RUN]
     obs, cumulant, gamma = synthetic_streams(3, 300, N_IN)
     bounds = [0, 1, 2, 89, 90, 91, 181, 250, 300]
-    population = ColumnNetworkPopulation.build(cls, N_IN, SEEDS, hps)
-    predictions = np.concatenate([population.run_chunk(o, c, g, stream_of=SEEDS)
-                                  for o, c, g in chunked(obs, cumulant, gamma, bounds)], axis=1)
+    population, predictions = population_run(ColumnNetworkPopulation, cls, N_IN, hps, SEEDS, obs, cumulant, gamma,
+                                             bounds)
     assert predictions.shape == (len(SEEDS), 300)
     for run, (seed, hp) in enumerate(zip(SEEDS, hps)):
         learner, expected = single_run(cls, hp, seed, obs[seed], cumulant[seed], gamma[seed], bounds)
@@ -60,65 +58,9 @@ def test_every_run_is_bit_identical_to_its_single_run_learner(name, options):
     assert not population.diverged.any()
 
 
-def test_a_run_taken_out_continues_as_its_single_run_learner():
-    cls, shape = SHAPES["ccn"]
-    hps = [{**shape, **p} for p in PER_RUN[:3]]
-    obs, cumulant, gamma = synthetic_streams(3, 200, N_IN)
-    population = ColumnNetworkPopulation.build(cls, N_IN, [0, 1, 2], hps)
-    population.run_chunk(obs[:, :120], cumulant[:, :120], gamma[:, :120])
-    alone = population.learner(1)
-    rest = population.run_chunk(obs[:, 120:], cumulant[:, 120:], gamma[:, 120:])
-    assert np.array_equal(alone.run_chunk(obs[1, 120:], cumulant[1, 120:], gamma[1, 120:]), rest[1])
-
-
-def test_checkpoint_restores_exactly():
-    cls, shape = SHAPES["ccn"]
-    hps = [{**shape, **p} for p in PER_RUN]
-    obs, cumulant, gamma = synthetic_streams(5, 240, N_IN)
-    population = ColumnNetworkPopulation.build(cls, N_IN, list(range(5)), hps)
-    population.run_chunk(obs[:, :100], cumulant[:, :100], gamma[:, :100])
-    state = population.get_state()
-    expected = population.run_chunk(obs[:, 100:], cumulant[:, 100:], gamma[:, 100:])
-    restored = ColumnNetworkPopulation.build(cls, N_IN, list(range(5)), hps)
-    restored.set_state(state)
-    assert restored.steps_done == 100 and restored.started
-    assert np.array_equal(restored.run_chunk(obs[:, 100:], cumulant[:, 100:], gamma[:, 100:]), expected)
-    other = ColumnNetworkPopulation.build(cls, N_IN, [9, 1, 2, 3, 4], hps)
-    with pytest.raises(ValueError, match="another population"):
-        other.set_state(state)
-
-
-def test_a_diverging_run_is_reported_and_does_not_touch_the_others():
-    cls, shape = SHAPES["columnar"]
-    hps = [{**shape, "optimizer": "sgd", "alpha": a} for a in (1e-2, 1e9, 1e-3)]
-    obs, cumulant, gamma = synthetic_streams(3, 400, N_IN)
-    cumulant *= 1e3  # large returns: alpha = 1e9 blows up within a few steps
-    population = ColumnNetworkPopulation.build(cls, N_IN, [0, 1, 2], hps)
-    predictions = np.concatenate([population.run_chunk(o, c, g) for o, c, g in
-                                  chunked(obs, cumulant, gamma, [0, 150, 400])], axis=1)
-    assert population.diverged.tolist() == [False, True, False]
-    first_bad = int(np.argmax(~np.isfinite(predictions[1])))
-    assert population.diverged_at[1] == first_bad and population.diverged_at[0] == -1
-    for run in (0, 2):
-        _, expected = single_run(cls, hps[run], run, obs[run], cumulant[run], gamma[run], [0, 150, 400])
-        assert np.array_equal(predictions[run], expected)
-
-
-def test_bad_populations_and_chunks_raise_clear_errors():
-    with pytest.raises(ValueError, match="share n_features"):
-        ColumnNetworkPopulation([ColumnarLearner(N_IN, n_features=3), ColumnarLearner(N_IN, n_features=4)])
+def test_column_classes_do_not_mix():
     with pytest.raises(ValueError, match="one learner class"):
         ColumnNetworkPopulation([ColumnarLearner(N_IN, n_features=3), CCNLearner(N_IN)])
-    with pytest.raises(ValueError, match="at least one"):
-        ColumnNetworkPopulation([])
-    population = ColumnNetworkPopulation.build(ColumnarLearner, N_IN, [0, 1], [{"n_features": 3}] * 2)
-    obs, cumulant, gamma = synthetic_streams(2, 10, N_IN)
-    with pytest.raises(ValueError, match="n_streams, T, 5"):
-        population.run_chunk(obs[0], cumulant[0], gamma[0])
-    with pytest.raises(ValueError, match="stream_of"):
-        population.run_chunk(obs, cumulant, gamma, stream_of=[0, 2])
-    with pytest.raises(ValueError, match="gamma"):
-        population.run_chunk(obs, cumulant, gamma * 2)
 
 
 @nb.njit

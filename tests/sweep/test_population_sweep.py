@@ -66,9 +66,12 @@ def test_a_sweep_through_populations_stores_the_single_run_records(tmp_path):
     assert not again.completed and len(again.skipped) == len(specs) - 1
 
 
-def test_population_records_equal_rtrlbench_run():
-    spec = RunSpec("TracePatterning-v0", "columnar", 2, 3_000, {"n_features": 2, "alpha": 1e-2})
-    other = RunSpec("TracePatterning-v0", "columnar", 5, 3_000, {"n_features": 2, "alpha": 1e-3, "lam": 0.5})
+@pytest.mark.parametrize("env_id, learner, shape", [("TracePatterning-v0", "columnar", {"n_features": 2}),
+                                                   ("TracePatterning-v0", "elstm", {"n_units": 3})])
+def test_population_records_equal_rtrlbench_run(env_id, learner, shape):
+    spec = RunSpec(env_id, learner, 2, 3_000, {**shape, "alpha": 1e-2})
+    other = RunSpec(env_id, learner, 5, 3_000, {**shape, "alpha": 1e-3, "lam": 0.5})
+    assert population_key(spec.to_dict()) == population_key(other.to_dict()) is not None
     fields = [{k: v for k, v in s.to_dict().items() if k != "kind"} for s in (spec, other)]
     records = run_population(fields)
     for record, field in zip(records, fields):
