@@ -77,10 +77,13 @@ def _describe_fidelity(columns) -> str:
         return "not measured yet: `python -m rtrlbench.benchmarks.experiments.race_fidelity`"
     runs = sorted({(d["steps"], d["every"], d["seed"], d["steps"] == d["budget"]["steps"],
                     d["env_id"] if d["race"] == equal_flop_race.ATARI.name else "") for d in documents})
-    return "; ".join((f"Atari: on {env.split('/')[-1]}, " if env else "")
-                     + (f"along seed {seed}'s whole run, the one scored here, every {every:,} steps" if whole
-                        else f"first {steps:,} steps of seed {seed}, every {every:,} steps")
-                     for steps, every, seed, whole, env in runs)
+    described = {}  # what was measured -> the Atari game it was measured on ("" for the trace races)
+    for steps, every, seed, whole, env in runs:
+        text = (f"along seed {seed}'s whole run, the one scored here, every {every:,} steps" if whole
+                else f"first {steps:,} steps of seed {seed}, every {every:,} steps")
+        described.setdefault(text, []).append(env.split("/")[-1])
+    return "; ".join(text + "".join(f" (Atari: on {env} only)" for env in envs if env)
+                     for text, envs in described.items())
 
 
 def _config(winner) -> str:
