@@ -14,28 +14,18 @@ from __future__ import annotations
 
 from rtrlbench.agents import population_elstm_kernels as kernels
 from rtrlbench.agents.elstm import ELSTMLearner
-from rtrlbench.agents.elstm_kernels import ELSTMState
-from rtrlbench.agents.population_base import PopulationLearner
-from rtrlbench.agents.population_td_kernels import FlatTDSettings
+from rtrlbench.agents.population_flat import FlatParameterPopulation
 
 #: Hyperparameters every run of a population shares (they fix the arrays' shapes or the code path).
 SHAPE_KEYS = ("n_units", "output_gate", "optimizer", "beta2", "eps")
 
 
-class ELSTMPopulation(PopulationLearner):
-    """R eLSTMs of one shape, learned together (:class:`PopulationLearner`)."""
+class ELSTMPopulation(FlatParameterPopulation):
+    """R eLSTMs of one shape, learned together (:class:`~rtrlbench.agents.population_flat.FlatParameterPopulation`)."""
 
     shape_keys = SHAPE_KEYS
 
-    @staticmethod
-    def _state_of(learner: ELSTMLearner) -> ELSTMState:
-        return learner._state
+    _kernel = kernels.run_rows
 
-    def _setup(self, first: ELSTMLearner) -> None:
-        self._config = first._config
-        self.settings = FlatTDSettings(*(self.per_run(key) for key in FlatTDSettings._fields))
-        self._scratch = kernels.new_scratch(self.n_inputs, self.n_runs)
-
-    def _run_kernel(self, obs, cumulant, gamma, stream_of, predictions) -> None:
-        kernels.run_rows(obs, cumulant, gamma, stream_of, predictions, not self.started, self._config, self.arrays,
-                         self.settings, self._scratch)
+    def _new_scratch(self, first: ELSTMLearner):
+        return kernels.new_scratch(self.n_inputs, self.n_runs)

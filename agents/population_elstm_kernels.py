@@ -159,27 +159,18 @@ def gradient(cfg, s, w):
 
 
 @nb.njit(cache=True)
-def run_rows(obs, cumulant, gamma, stream_of, predictions, first, cfg, s, settings, w):
-    """:func:`~rtrlbench.agents.elstm_kernels.run_rows` for R runs: ``obs`` [n_streams, T, n],
-    ``cumulant, gamma`` float64[n_streams, T], ``stream_of`` int64[R] (the stream of each run),
-    ``predictions`` float64[R, T]; ``cfg``: the shared :class:`~rtrlbench.agents.elstm_kernels.ELSTMConfig`
-    (its alpha and lam unused: each run's are in ``settings``, a FlatTDSettings)."""
-    n_runs = stream_of.shape[0]
-    for row in range(obs.shape[1]):
-        is_first = first and row == 0
-        if is_first:
-            s.c[:] = 0.0
-            s.sens[:] = 0.0
-        for r in range(n_runs):
-            stream = stream_of[r]
-            for j in range(cfg.n_inputs):
-                w.x[j, r] = obs[stream, row, j]
-            w.cumulant[r] = cumulant[stream, row]
-            w.gamma[r] = gamma[stream, row]
-        cell(cfg, s, w)
-        readout(cfg, s, w)
-        for r in range(n_runs):
-            predictions[r, row] = w.y[r]
-        gradient(cfg, s, w)
-        td.td_step(s.theta, s.trace, s.grad, s.v, s.y_prev, w.y, w.cumulant, w.gamma, is_first, cfg.optimizer,
-                   cfg.beta2, cfg.eps, settings, w.td)
+def _reset(s):
+    s.c[:] = 0.0
+    s.sens[:] = 0.0
+
+
+@nb.njit(cache=True)
+def _step(cfg, s, w):
+    cell(cfg, s, w)
+    readout(cfg, s, w)
+    gradient(cfg, s, w)
+
+
+#: :func:`~rtrlbench.agents.elstm_kernels.run_rows` for R runs
+#: (:func:`~rtrlbench.agents.population_td_kernels.rows_loop`).
+run_rows = td.rows_loop(_reset, _step)

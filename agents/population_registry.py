@@ -36,6 +36,10 @@ POPULATIONS["rtrl"] = PopulationEntry("rtrlbench.agents.population_rtrl:RTRLPopu
 #: 1.1-1.4x at R = 16..64; 0.4-0.6x at R <= 8), so its runs go together up to Atari's 275 inputs.
 POPULATIONS["elstm"] = PopulationEntry("rtrlbench.agents.population_elstm:ELSTMPopulation",
                                        ("alpha", "lam", "forget_bias"), 275)
+#: The online LRU (:mod:`rtrlbench.agents.population_lru`): 1.3-1.5x on 12 inputs at R = 16..64, 0.8-1.1x on
+#: 275 (speed_population), so, as the column networks, Atari-sized runs go alone.
+POPULATIONS["lru"] = PopulationEntry("rtrlbench.agents.population_lru:LRUPopulation",
+                                     ("alpha", "lam", "r_min", "r_max", "max_phase"), MAX_INPUTS)
 
 
 def per_run_hyperparameters(name: str) -> tuple[str, ...]:

@@ -99,3 +99,40 @@ def td_step(theta, trace, grad, v, y_prev, y, cumulant, gamma, is_first, optimiz
         rule = SGD
     update_then_accumulate(theta, trace, grad, theta.shape[0], delta, settings.alpha, decay, rule, v, beta2, eps,
                            scratch.step)
+
+
+@nb.njit(cache=True)
+def load_row(obs, cumulant, gamma, stream_of, row, x, run_cumulant, run_gamma):
+    """Row ``row`` of each run's own stream: x [n, R] <- obs[stream_of[r], row], and its transition
+    into ``run_cumulant``, ``run_gamma`` [R] (``obs`` [n_streams, T, n]; cumulant, gamma [n_streams, T])."""
+    for r in range(stream_of.shape[0]):
+        stream = stream_of[r]
+        for j in range(x.shape[0]):
+            x[j, r] = obs[stream, row, j]
+        run_cumulant[r] = cumulant[stream, row]
+        run_gamma[r] = gamma[stream, row]
+
+
+def rows_loop(reset, step):
+    """The per-chunk loop of a flat-parameter population (``run_rows(obs, cumulant, gamma, stream_of,
+    predictions, first, cfg, s, settings, w)``, the single run's ``run_rows`` for R runs): per row,
+    ``reset(s)`` at a stream's start, each run's row into ``w.x`` (and ``w.cumulant``, ``w.gamma``),
+    ``step(cfg, s, w)`` (every run's prediction into ``w.y`` and its gradient into ``s.grad``), then
+    :func:`td_step`. ``obs`` [n_streams, T, n], ``cumulant, gamma`` float64[n_streams, T], ``stream_of``
+    int64[R], ``predictions`` float64[R, T]; ``cfg`` the learner's config (its alpha and lam unused: each
+    run's are in ``settings``); ``w`` the population's scratch (``x``, ``y``, ``cumulant``, ``gamma``, ``td``)."""
+
+    @nb.njit(cache=True)
+    def run_rows(obs, cumulant, gamma, stream_of, predictions, first, cfg, s, settings, w):
+        for row in range(obs.shape[1]):
+            is_first = first and row == 0
+            if is_first:
+                reset(s)
+            load_row(obs, cumulant, gamma, stream_of, row, w.x, w.cumulant, w.gamma)
+            step(cfg, s, w)
+            for r in range(stream_of.shape[0]):
+                predictions[r, row] = w.y[r]
+            td_step(s.theta, s.trace, s.grad, s.v, s.y_prev, w.y, w.cumulant, w.gamma, is_first, cfg.optimizer,
+                    cfg.beta2, cfg.eps, settings, w.td)
+
+    return run_rows

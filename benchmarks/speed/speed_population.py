@@ -48,6 +48,8 @@ CONFIGS = [
     ("rtrl 15", "trace", "rtrl", {"n_units": 15}),
     ("elstm 9", "trace", "elstm", {"n_units": 9}),
     ("elstm 7", "atari", "elstm", {"n_units": 7}),
+    ("lru 8x6", "trace", "lru", {"n_hidden": 8, "n_model": 6}),
+    ("lru 7x8", "atari", "lru", {"n_hidden": 7, "n_model": 8}),
 ]
 SIZES = [4, 8, 16, 32, 64]
 #: Step sizes the population's runs cycle through (the paper's grid for the column networks).

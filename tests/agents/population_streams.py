@@ -48,3 +48,19 @@ def assert_runs_bit_identical(population, predictions, singles, skip=()):
             assert key in skip or np.array_equal(mine[key], value), (run, key)
     assert not population.diverged.any()
     assert np.isfinite(predictions).all() and np.ptp(predictions[0]) > 0  # the runs learn something
+
+
+def assert_population_matches_single_runs(population_class, learner_class, n_inputs, hps, seeds, bounds, *,
+                                          cumulant_scale=1.0, **stream_kwargs):
+    """Runs ``hps`` (run r with seed and stream ``seeds[r]``) as a population and one by one over
+    ``bounds[-1]`` steps of synthetic streams cut at ``bounds``: every run bit-identical
+    (:func:`assert_runs_bit_identical`). Returns the population."""
+    obs, cumulant, gamma = synthetic_streams(max(seeds) + 1, bounds[-1], n_inputs, **stream_kwargs)
+    cumulant *= cumulant_scale
+    population, predictions = population_run(population_class, learner_class, n_inputs, hps, seeds, obs, cumulant,
+                                             gamma, bounds)
+    assert predictions.shape == (len(seeds), bounds[-1]) and population.steps_done == bounds[-1]
+    singles = [single_run(learner_class, n_inputs, hp, seed, obs[seed], cumulant[seed], gamma[seed], bounds)
+               for seed, hp in zip(seeds, hps)]
+    assert_runs_bit_identical(population, predictions, singles)
+    return population

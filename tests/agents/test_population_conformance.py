@@ -20,6 +20,7 @@ SHAPES = {
     "ccn": ({"n_features": 4, "features_per_stage": 2, "steps_per_stage": 70, "optimizer": "sgd"}, {"n_features": 6}),
     "rtrl": ({"n_units": 3, "readout": "linear", "optimizer": "sgd"}, {"n_units": 4}),
     "elstm": ({"n_units": 3, "optimizer": "sgd"}, {"n_units": 2}),
+    "lru": ({"n_hidden": 3, "n_model": 2, "optimizer": "sgd"}, {"n_hidden": 2}),
 }
 ALPHAS = (1e-2, 3e-3, 1e-3)
 
@@ -65,7 +66,7 @@ def test_checkpoint_restores_exactly(name):
 
 @pytest.mark.parametrize("name", SHAPES)
 def test_a_diverging_run_is_reported_and_does_not_touch_the_others(name):
-    population_cls, cls, hps, seeds = _population(name, (1e-2, 1e9, 1e-3), range(3))
+    population_cls, cls, hps, seeds = _population(name, (1e-5, 1e9, 1e-6), range(3))
     obs, cumulant, gamma = synthetic_streams(3, 300, N_IN)
     cumulant *= 1e3  # large returns: alpha = 1e9 blows up within a few steps
     bounds = [0, 100, 300]

@@ -8,8 +8,7 @@ from rtrlbench.agents.elstm import ELSTMLearner
 from rtrlbench.agents.population_elstm import ELSTMPopulation
 from rtrlbench.agents.population_registry import population_class
 
-from population_streams import assert_runs_bit_identical, synthetic_streams
-from population_streams import population_run as run_population, single_run as run_single
+from population_streams import assert_population_matches_single_runs
 
 N_IN = 5
 #: Per-run float hyperparameters (five runs, all different; alpha = 0 freezes a run).
@@ -25,25 +24,12 @@ SHAPES = [{"n_units": 1}, {"n_units": 2, "beta2": 0.9, "eps": 1e-4}, {"n_units":
           {"n_units": 3, "output_gate": False}, {"n_units": 2, "output_gate": False, "optimizer": "obgd"}]
 
 
-def single_run(hp, seed, obs, cumulant, gamma, bounds):
-    return run_single(ELSTMLearner, N_IN, hp, seed, obs, cumulant, gamma, bounds)
-
-
-def population_run(hps, seeds, obs, cumulant, gamma, bounds):
-    return run_population(ELSTMPopulation, ELSTMLearner, N_IN, hps, seeds, obs, cumulant, gamma, bounds)
-
-
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: ",".join(f"{k}={v}" for k, v in s.items()))
 def test_every_run_is_bit_identical_to_its_single_run_learner(shape):
     """np.array_equal predictions and final state per run over 200 steps in uneven chunks (one-step
     chunks, episode ends); ObGD with a step size large enough that its bound binds."""
     hps = [{**shape, **per_run} for per_run in PER_RUN]
-    obs, cumulant, gamma = synthetic_streams(3, 200, N_IN)
-    cumulant *= 5.0
-    population, predictions = population_run(hps, SEEDS, obs, cumulant, gamma, BOUNDS)
-    assert predictions.shape == (len(SEEDS), 200) and population.steps_done == 200
-    singles = [single_run(hp, seed, obs[seed], cumulant[seed], gamma[seed], BOUNDS) for seed, hp in zip(SEEDS, hps)]
-    assert_runs_bit_identical(population, predictions, singles)
+    assert_population_matches_single_runs(ELSTMPopulation, ELSTMLearner, N_IN, hps, SEEDS, BOUNDS, cumulant_scale=5.0)
 
 
 def test_runs_must_share_the_optimiser_constants_and_the_gate():

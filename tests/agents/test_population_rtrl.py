@@ -9,7 +9,7 @@ from rtrlbench.agents.population_registry import population_class, population_pa
 from rtrlbench.agents.population_rtrl import RTRLPopulation
 from rtrlbench.agents.rtrl import RTRL
 
-from population_streams import assert_runs_bit_identical, synthetic_streams
+from population_streams import assert_population_matches_single_runs, synthetic_streams
 from population_streams import population_run as run_population, single_run as run_single
 
 N_IN = 4
@@ -23,8 +23,11 @@ SEEDS = [0, 1, 0, 2, 1]  # runs 0 and 2, 1 and 4 read the same stream
 BOUNDS = [0, 1, 2, 57, 58, 140, 199, 200]
 
 
+STREAMS = {"p_cumulant": 0.2, "p_end": 0.03, "discount": 0.8, "seed": 7}
+
+
 def streams(n_streams, steps, dtype=np.float32):
-    return synthetic_streams(n_streams, steps, N_IN, p_cumulant=0.2, p_end=0.03, discount=0.8, seed=7, dtype=dtype)
+    return synthetic_streams(n_streams, steps, N_IN, dtype=dtype, **STREAMS)
 
 
 def single_run(hp, seed, obs, cumulant, gamma, bounds):
@@ -46,11 +49,7 @@ def test_every_run_is_bit_identical_to_its_single_run_learner(shape):
     """np.array_equal predictions and final state per run over 200 steps in uneven chunks (one-step
     chunks, episode ends); 5 and 6 units cover the sensitivity sum's groups of four and its rest."""
     hps = [{**shape, **per_run} for per_run in PER_RUN]
-    obs, cumulant, gamma = streams(3, 200)
-    population, predictions = population_run(hps, SEEDS, obs, cumulant, gamma, BOUNDS)
-    assert predictions.shape == (len(SEEDS), 200) and population.steps_done == 200
-    singles = [single_run(hp, seed, obs[seed], cumulant[seed], gamma[seed], BOUNDS) for seed, hp in zip(SEEDS, hps)]
-    assert_runs_bit_identical(population, predictions, singles)
+    assert_population_matches_single_runs(RTRLPopulation, RTRL, N_IN, hps, SEEDS, BOUNDS, **STREAMS)
 
 
 def test_teacher_forcing_on_a_supervised_stream_is_bit_identical():
