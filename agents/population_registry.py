@@ -26,6 +26,9 @@ POPULATIONS: dict[str, PopulationEntry] = {
     name: PopulationEntry("rtrlbench.agents.population_ccn:ColumnNetworkPopulation", _COLUMN_PER_RUN, MAX_INPUTS)
     for name in ("columnar", "constructive", "ccn")
 }
+#: T-BPTT's per-run hyperparameters (:mod:`rtrlbench.agents.population_tbptt`) and where its population pays.
+POPULATIONS["tbptt"] = PopulationEntry("rtrlbench.agents.population_tbptt:TBPTTPopulation",
+                                       ("alpha", "lam", "beta2", "eps"), 32)
 
 
 def per_run_hyperparameters(name: str) -> tuple[str, ...]:
