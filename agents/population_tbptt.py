@@ -66,5 +66,6 @@ class TBPTTPopulation(PopulationLearner):
         if not self.started:  # new streams: as TBPTTLearner._reset_memory
             for name in MEMORY_ARRAYS:
                 getattr(self.arrays, name).fill(0)
-        kernels.run_steps(obs, cumulant.astype(self.dtype), gamma.astype(self.dtype), stream_of, predictions,
-                          self.arrays, self._scratch, self.settings, self._consts, self._shape)
+        run_steps = kernels.shape_kernel(self.n_inputs, self._shape.n_hidden)
+        run_steps(obs, cumulant.astype(self.dtype), gamma.astype(self.dtype), stream_of, predictions, self.arrays,
+                  self._scratch, self.settings, self._consts, self._shape)

@@ -19,6 +19,7 @@ say how closely).
 """
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numba as nb
@@ -56,6 +57,7 @@ class PopulationScratch(NamedTuple):
     step: np.ndarray       # float[R]: alpha delta (SGD)
     l1: np.ndarray         # float[4, R]: ObGD's four running sums of |e|
     count: np.ndarray      # int64[R]: non-zeros of this step's x
+    active: np.ndarray     # int64[k + 1, n + 1]: per slot, how many and which inputs some run has non-zero
 
 
 class PopulationShape(NamedTuple):
@@ -78,10 +80,10 @@ def new_scratch(shape: PopulationShape, n_runs: int, dtype) -> PopulationScratch
     return PopulationScratch(grad=zeros(shape.rows * n), tail_grad=zeros(size - 4 * d * n), older=zeros(n),
                              dz=zeros(k, 4 * d), dh=zeros(d), dc=zeros(d), slots=np.zeros(k + 1, np.int64),
                              y=zeros(), delta=zeros(), decay=zeros(), step=zeros(), l1=zeros(4),
-                             count=zeros(kind=np.int64))
+                             count=zeros(kind=np.int64), active=np.zeros((k + 1, n + 1), np.int64))
 
 
-# --------------------------------------------------------------------------- forward
+# --------------------------------------------------------------------------- input
 @nb.njit(cache=True, error_model="numpy")
 def store_input(obs, row, stream_of, slot, hist_x, hist_nz, count, zero):
     """hist_x[slot, :, r] = x of run r's stream at ``row`` (cast to the dtype), and its non-zeros'
@@ -108,25 +110,46 @@ def store_input(obs, row, stream_of, slot, hist_x, hist_nz, count, zero):
                 hist_nz[slot, q, r] = m
 
 
-@nb.njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy")
+def index_active(hist_x, active, zero):
+    """active[s, 0] = how many inputs m are non-zero in slot s of *some* run, active[s, 1:] = those m
+    (every slot: called at the start of each chunk, so that it always matches ``hist_x``)."""
+    for s in range(hist_x.shape[0]):
+        index_active_slot(hist_x, active, s, zero)
+
+
+@nb.njit(cache=True, inline="always")
+def index_active_slot(hist_x, active, s, zero):
+    """:func:`index_active` for slot s."""
+    n, n_runs = hist_x.shape[1], hist_x.shape[2]
+    p = 0
+    for m in range(n):
+        nonzero = False
+        for r in range(n_runs):
+            nonzero |= hist_x[s, m, r] != zero
+        if nonzero:
+            p += 1
+            active[s, p] = m
+    active[s, 0] = p
+
+
+# --------------------------------------------------------------------------- forward and backward
+@nb.njit(cache=True, inline="always")
 def lstm_forward(theta, n, d, slot, prev, hist_x, hist_h, hist_c, hist_gate, hist_tc, y, zero, one):
     """:func:`rtrlbench.agents.tbptt_kernels.lstm_forward` for every run: the pre-activations
     ``b + W x_t + U h_{t-1}`` (summed in that order) and the gates, c, tanh c and h of slot
-    ``slot`` from the state in slot ``prev``; ``y`` float[R] = w . h."""
+    ``slot`` from the state in slot ``prev``; ``y`` float[R] = w . h (summed over u in order)."""
     ou, ob, ow, _ = offsets(n, d)
     n_runs = y.shape[0]
     for q in range(4 * d):
         for r in range(n_runs):
-            hist_gate[slot, q, r] = theta[ob + q, r]
-        for m in range(n):
-            for r in range(n_runs):
-                hist_gate[slot, q, r] += theta[q * n + m, r] * hist_x[slot, m, r]
-        for u in range(d):
-            for r in range(n_runs):
-                hist_gate[slot, q, r] += theta[ou + q * d + u, r] * hist_h[prev, u, r]
-    for r in range(n_runs):
-        y[r] = zero
-    for u in range(d):
+            a = theta[ob + q, r]
+            for m in range(n):
+                a += theta[q * n + m, r] * hist_x[slot, m, r]
+            for u in range(d):
+                a += theta[ou + q * d + u, r] * hist_h[prev, u, r]
+            hist_gate[slot, q, r] = a
+    for u in range(d):  # libm's exp and tanh, as the single run's (scalar calls)
         for r in range(n_runs):
             ig = _sigmoid(hist_gate[slot, u, r], one)
             fg = _sigmoid(hist_gate[slot, d + u, r], one)
@@ -134,20 +157,22 @@ def lstm_forward(theta, n, d, slot, prev, hist_x, hist_h, hist_c, hist_gate, his
             og = _sigmoid(hist_gate[slot, 3 * d + u, r], one)
             c = fg * hist_c[prev, u, r] + ig * gg
             tc = np.tanh(c)
-            h = og * tc
             hist_gate[slot, u, r], hist_gate[slot, d + u, r] = ig, fg
             hist_gate[slot, 2 * d + u, r], hist_gate[slot, 3 * d + u, r] = gg, og
             hist_c[slot, u, r] = c
             hist_tc[slot, u, r] = tc
-            hist_h[slot, u, r] = h
-            y[r] += theta[ow + u, r] * h
+            hist_h[slot, u, r] = og * tc
+    for r in range(n_runs):
+        s = zero
+        for u in range(d):
+            s += theta[ow + u, r] * hist_h[slot, u, r]
+        y[r] = s
 
 
-# --------------------------------------------------------------------------- backward
-@nb.njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def backward_deltas(theta, n, d, window, slots, hist_h, hist_c, hist_gate, hist_tc, dz, dh, dc, zero, one):
-    """:func:`rtrlbench.agents.tbptt_kernels.backward_deltas` for every run: dz[j, :, r] = d y_t /
-    d(pre-activations of step t - j) for j < window, with the current U and w of each run."""
+@nb.njit(cache=True, inline="always")
+def backward_deltas(theta, n, d, window, slots, hist_c, hist_gate, hist_tc, dz, dh, dc, zero, one):
+    """:func:`rtrlbench.agents.tbptt_kernels.backward_deltas` for every run: dz[j, :, r] =
+    d y_t / d(pre-activations of step t - j) for j < window, with each run's current U and w."""
     ou, _, ow, _ = offsets(n, d)
     n_runs = dh.shape[1]
     for u in range(d):
@@ -169,21 +194,40 @@ def backward_deltas(theta, n, d, window, slots, hist_h, hist_c, hist_gate, hist_
                 dz[j, 3 * d + u, r] = dh[u, r] * tc * og * (one - og)
                 dc[u, r] = dcu * fg
         if j == window - 1:
-            break
+            break  # the window's oldest step: nothing further back needs dh
         for u in range(d):
             for r in range(n_runs):
-                dh[u, r] = zero
-        for q in range(4 * d):
-            for u in range(d):
-                for r in range(n_runs):
-                    dh[u, r] += theta[ou + q * d + u, r] * dz[j, q, r]
+                s = zero
+                for q in range(4 * d):
+                    s += theta[ou + q * d + u, r] * dz[j, q, r]
+                dh[u, r] = s
 
 
 # --------------------------------------------------------------------------- gradients
 @nb.njit(cache=True, inline="always")
+def input_gradient(grad, q0, q1, n, window, slots, dz, hist_x, active, zero):
+    """grad[(q - q0) n + m, r] = sum_{j < window} dz[j, q, r] x_{t-j}[m, r] for q0 <= q < q1, summed
+    in order of j over the inputs some run has non-zero in that step (``active``): the terms the
+    single run skips or adds are zero (``a * 0``), so the sums are its sums."""
+    n_runs = grad.shape[1]
+    for i in range((q1 - q0) * n):
+        for r in range(n_runs):
+            grad[i, r] = zero
+    for j in range(window):
+        slot = slots[j]
+        for p in range(1, active[slot, 0] + 1):
+            m = active[slot, p]
+            for q in range(q0, q1):
+                i = (q - q0) * n + m
+                for r in range(n_runs):
+                    grad[i, r] += dz[j, q, r] * hist_x[slot, m, r]
+
+
+@nb.njit(cache=True, inline="always")
 def input_gradient_rows(grad, q0, q1, j0, n, window, slots, dz, hist_x):
     """grad[(q - q0) n + m, r] = sum_{j0 <= j < window} dz[j, q, r] x_{t-j}[m, r] for q0 <= q < q1,
-    summed in order of j (:func:`rtrlbench.agents.tbptt_kernels.input_gradient_rows`, x dense)."""
+    summed in order of j (:func:`rtrlbench.agents.tbptt_kernels.input_gradient_rows`, x dense);
+    generic in n (the shape's kernels unroll their own copy over a constant n)."""
     n_runs = grad.shape[1]
     for j in range(j0, window):
         slot = slots[j]
@@ -229,10 +273,10 @@ def fused_row_gradient(grad, older, q, n, window, slots, dz, hist_x, zero):
                 grad[m, r] += older[m, r]
 
 
-@nb.njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+@nb.njit(cache=True, inline="always")
 def recurrent_gradient(grad, d, window, slots, dz, hist_h, zero):
     """:func:`rtrlbench.agents.tbptt_kernels.recurrent_gradient` for every run: grad
-    float[4d d + 4d + d, R] = dy_t/d(U, b, w)."""
+    float[4d d + 4d + d, R] = dy_t/d(U, b, w), each entry summed over the window in order."""
     ob = 4 * d * d
     ow = ob + 4 * d
     n_runs = grad.shape[1]
@@ -243,10 +287,10 @@ def recurrent_gradient(grad, d, window, slots, dz, hist_h, zero):
         prev = slots[j + 1]
         for q in range(4 * d):
             for r in range(n_runs):
-                grad[ob + q, r] += dz[j, q, r]
-            for u in range(d):
-                for r in range(n_runs):
-                    grad[q * d + u, r] += dz[j, q, r] * hist_h[prev, u, r]
+                a = dz[j, q, r]
+                grad[ob + q, r] += a
+                for u in range(d):
+                    grad[q * d + u, r] += a * hist_h[prev, u, r]
     for u in range(d):
         for r in range(n_runs):
             grad[ow + u, r] = hist_h[slots[0], u, r]
@@ -295,34 +339,6 @@ def td_span(theta, trace, v, grad, lo, hi, learn, optimizer, settings, delta, de
                 trace[lo + i, r] = decay[r] * e + grad[i, r]
 
 
-@nb.njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def update_input_weights(state, scratch, settings, shape, window, learn, rule, zero):
-    """The TD(lambda) step on W (theta[:4dn]) and its trace, in the single run's blocks of
-    ``shape.rows`` rows (the RMSProp pairs lie within a block); wide inputs (one-row blocks)
-    with RMSProp make each row's gradient in the single run's fused order."""
-    n, d, rows = shape.n_inputs, shape.n_hidden, shape.rows
-    theta, trace, v, hist_x = state.theta, state.trace, state.v, state.hist_x
-    grad, slots, dz = scratch.grad, scratch.slots, scratch.dz
-    fused = rows == 1 and learn and rule != SGD
-    for q0 in range(0, 4 * d, rows):
-        q1 = min(4 * d, q0 + rows)
-        if fused:
-            fused_row_gradient(grad, scratch.older, q0, n, window, slots, dz, hist_x, zero)
-        else:
-            input_gradient_rows(grad, q0, q1, 0, n, window, slots, dz, hist_x)
-        td_span(theta, trace, v, grad, q0 * n, q1 * n, learn, rule, settings, scratch.delta, scratch.decay,
-                scratch.step)
-
-
-@nb.njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def update_tail(state, scratch, settings, shape, window, learn, rule, zero):
-    """The TD(lambda) step on U, b and w (theta[4dn:]) with their gradient, one span."""
-    n, d = shape.n_inputs, shape.n_hidden
-    recurrent_gradient(scratch.tail_grad, d, window, scratch.slots, scratch.dz, state.hist_h, zero)
-    td_span(state.theta, state.trace, state.v, scratch.tail_grad, 4 * d * n, offsets(n, d)[3], learn, rule,
-            settings, scratch.delta, scratch.decay, scratch.step)
-
-
 @nb.njit(cache=True, error_model="numpy")
 def td_errors(cumulant, gamma, row, stream_of, learn, state, scratch, settings, consts, optimizer):
     """delta, decay (and ObGD's bounded delta, SGD's step) of every run into the scratch; returns
@@ -357,34 +373,68 @@ def td_errors(cumulant, gamma, row, stream_of, learn, state, scratch, settings, 
     return rule
 
 
-# --------------------------------------------------------------------------- the loop
-@nb.njit(cache=True, error_model="numpy")
-def run_steps(obs, cumulant, gamma, stream_of, predictions, state, scratch, settings, consts, shape):
-    """:func:`rtrlbench.agents.tbptt_kernels.run_steps` for R runs at once.
+@nb.njit(cache=True, inline="always")
+def update(state, scratch, settings, n, d, rows, window, learn, rule, zero):
+    """The TD(lambda) step on W, in the single run's blocks of ``rows`` rows (RMSProp pairs lie
+    within a block; wide inputs with RMSProp make each row's gradient in the single run's fused
+    order), then on U, b and w (one span)."""
+    theta, trace, v, hist_x = state.theta, state.trace, state.v, state.hist_x
+    grad, slots, dz, delta, decay, step = (scratch.grad, scratch.slots, scratch.dz, scratch.delta, scratch.decay,
+                                           scratch.step)
+    fused = rows == 1 and learn and rule != SGD
+    for q0 in range(0, 4 * d, rows):
+        q1 = min(4 * d, q0 + rows)
+        if fused:
+            fused_row_gradient(grad, scratch.older, q0, n, window, slots, dz, hist_x, zero)
+        else:
+            input_gradient(grad, q0, q1, n, window, slots, dz, hist_x, scratch.active, zero)
+        td_span(theta, trace, v, grad, q0 * n, q1 * n, learn, rule, settings, delta, decay, step)
+    recurrent_gradient(scratch.tail_grad, d, window, slots, dz, state.hist_h, zero)
+    td_span(theta, trace, v, scratch.tail_grad, 4 * d * n, offsets(n, d)[3], learn, rule, settings, delta, decay,
+            step)
 
-    ``obs`` float32/64[n_streams, T, n], ``cumulant, gamma`` float[n_streams, T] (the learners'
-    dtype): the chunk of each distinct stream; ``stream_of`` int64[R]: the stream run r reads;
-    ``predictions`` float64[R, T] (written). ``state``: a TBPTTState with every array ``[..., R]``;
-    ``scratch``: :class:`PopulationScratch`; ``settings``: :class:`PopulationSettings`; ``consts``:
-    run 0's ``consts`` (its ZERO, ONE and KAPPA are everyone's); ``shape``: :class:`PopulationShape`.
-    """
-    n, d, k = shape.n_inputs, shape.n_hidden, shape.truncation
-    zero, one = consts[ZERO], consts[ONE]
-    clock, last_y, y, slots = state.clock, state.last_y, scratch.y, scratch.slots
-    n_runs = stream_of.shape[0]
-    for row in range(obs.shape[1]):
-        t = clock[0, 0]
-        window = window_slots(t, k, slots)
-        store_input(obs, row, stream_of, slots[0], state.hist_x, state.hist_nz, scratch.count, zero)
-        lstm_forward(state.theta, n, d, slots[0], slots[1], state.hist_x, state.hist_h, state.hist_c, state.hist_gate,
-                     state.hist_tc, y, zero, one)
-        backward_deltas(state.theta, n, d, window, slots, state.hist_h, state.hist_c, state.hist_gate, state.hist_tc,
-                        scratch.dz, scratch.dh, scratch.dc, zero, one)
-        learn = t > 0
-        rule = td_errors(cumulant, gamma, row, stream_of, learn, state, scratch, settings, consts, shape.optimizer)
-        update_input_weights(state, scratch, settings, shape, window, learn, rule, zero)
-        update_tail(state, scratch, settings, shape, window, learn, rule, zero)
-        for r in range(n_runs):
-            last_y[0, r] = y[r]
-            clock[0, r] = t + 1
-            predictions[r, row] = y[r]
+
+# --------------------------------------------------------------------------- one shape's loop
+@functools.lru_cache(maxsize=None)
+def shape_kernel(n: int, d: int):
+    """The loop :func:`run_steps` for populations of n inputs and d hidden units, compiled with n
+    and d as constants (its parts are inlined), so that LLVM unrolls the short sums over the inputs,
+    hidden units and gate rows *inside* the loops over the runs, which keeps them in registers.
+    numba caches each shape's build on disk (keyed by n and d)."""
+
+    @nb.njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+    def run_steps(obs, cumulant, gamma, stream_of, predictions, state, scratch, settings, consts, shape):
+        """:func:`rtrlbench.agents.tbptt_kernels.run_steps` for R runs at once.
+
+        ``obs`` float32/64[n_streams, T, n], ``cumulant, gamma`` float[n_streams, T] (the
+        learners' dtype): the chunk of each distinct stream; ``stream_of`` int64[R]: the stream
+        run r reads; ``predictions`` float64[R, T] (written). ``state``: a TBPTTState with every
+        array ``[..., R]``; ``scratch``: :class:`PopulationScratch`; ``settings``:
+        :class:`PopulationSettings`; ``consts``: run 0's ``consts`` (its ZERO, ONE and KAPPA are
+        everyone's); ``shape``: :class:`PopulationShape` (n_inputs = n, n_hidden = d).
+        Fast-math as the single run's parts; the TD errors are computed without (:func:`td_errors`).
+        """
+        k = shape.truncation
+        zero, one = consts[ZERO], consts[ONE]
+        clock, last_y, y, slots = state.clock, state.last_y, scratch.y, scratch.slots
+        n_runs = stream_of.shape[0]
+        index_active(state.hist_x, scratch.active, zero)
+        for row in range(obs.shape[1]):
+            t = clock[0, 0]
+            window = window_slots(t, k, slots)
+            store_input(obs, row, stream_of, slots[0], state.hist_x, state.hist_nz, scratch.count, zero)
+            index_active_slot(state.hist_x, scratch.active, slots[0], zero)
+            lstm_forward(state.theta, n, d, slots[0], slots[1], state.hist_x, state.hist_h, state.hist_c,
+                         state.hist_gate, state.hist_tc, y, zero, one)
+            backward_deltas(state.theta, n, d, window, slots, state.hist_c, state.hist_gate, state.hist_tc,
+                            scratch.dz, scratch.dh, scratch.dc, zero, one)
+            learn = t > 0
+            rule = td_errors(cumulant, gamma, row, stream_of, learn, state, scratch, settings, consts,
+                             shape.optimizer)
+            update(state, scratch, settings, n, d, shape.rows, window, learn, rule, zero)
+            for r in range(n_runs):
+                last_y[0, r] = y[r]
+                clock[0, r] = t + 1
+                predictions[r, row] = y[r]
+
+    return run_steps
