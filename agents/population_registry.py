@@ -27,7 +27,7 @@ POPULATIONS: dict[str, PopulationEntry] = {
     for name in ("columnar", "constructive", "ccn")
 }
 #: T-BPTT's population (:mod:`rtrlbench.agents.population_tbptt`; per run: alpha, lam, beta2, eps). Measured on
-#: trace patterning's 12 inputs only (speed_population, R = 32 / 64): 30:2 3.3x / 4.0x, 3:10 0.95x / 1.0x (its
+#: trace patterning's 12 inputs only (speed_population, R = 32 / 64): 30:2 3.6x / 4.3x, 3:10 1.1x / 1.25x (its
 #: RMSProp square roots and the libm gates bound it); wider inputs are not measured, so they run alone.
 TBPTT_MAX_INPUTS = 12
 POPULATIONS["tbptt"] = PopulationEntry("rtrlbench.agents.population_tbptt:TBPTTPopulation",
