@@ -8,14 +8,18 @@ Each function here is a function of :mod:`rtrlbench.agents.tbptt_kernels` with a
 runs ``r`` inside every scalar statement, in the same expression order (the same sums in the same
 order per run, the same RMSProp pairing of parameter i with i + span // 2), so that the loops over
 ``r`` carry no dependence between runs and LLVM vectorises them across runs. All runs share the
-clock (they are at the same step), hence the window and its history slots.
+clock (they are at the same step), hence the window and its history slots. The parts are inlined
+into one loop per shape, :func:`shape_kernel`, compiled with n and d as constants (so that short
+sums over the inputs and hidden units unroll inside the loops over the runs; cached on disk).
 
-Differences from the single-run kernel that leave the numbers alone: the input x is always
-treated as dense (the single run skips its zeros: adding ``a * 0`` is exact), and ``exp`` /
-``tanh`` are libm's, as there. The single-run kernel's fast-math flags (``reassoc``,
-``contract``, kept here) let LLVM reorder a few of its sums (it vectorises the gate sums over
-the inputs of dense steps), so predictions agree to rounding, not always bit for bit (the tests
-say how closely).
+Differences from the single-run kernel that leave the numbers alone: W's gradient sums only the
+inputs some run has non-zero in a step (``active``; the single run skips its own zeros: the terms
+left out are ``a * 0``), and ``exp`` / ``tanh`` are libm's, as there. The single-run kernel's
+fast-math flags (``reassoc``, ``contract``, kept here) let LLVM reorder a few of its sums: a gate's
+sum over a dense input, the sums over the hidden units from d = 4 (it vectorises them), and
+RMSProp's ``(1 - beta2) (delta e)^2``, whose delta is loop-invariant there (per run here). So
+predictions agree to rounding, bit for bit only where none of these applies (SGD and ObGD on sparse
+inputs with d <= 3); ``tests/agents/test_population_tbptt.py`` checks both.
 """
 from __future__ import annotations
 
@@ -241,8 +245,8 @@ def input_gradient(grad, q0, q1, n, window, slots, dz, hist_x, active, zero):
 @nb.njit(cache=True, inline="always")
 def input_gradient_rows(grad, q0, q1, j0, n, window, slots, dz, hist_x):
     """grad[(q - q0) n + m, r] = sum_{j0 <= j < window} dz[j, q, r] x_{t-j}[m, r] for q0 <= q < q1,
-    summed in order of j (:func:`rtrlbench.agents.tbptt_kernels.input_gradient_rows`, x dense);
-    generic in n (the shape's kernels unroll their own copy over a constant n)."""
+    summed in order of j (:func:`rtrlbench.agents.tbptt_kernels.input_gradient_rows`, x dense): the
+    terms past the fourth of :func:`fused_row_gradient`."""
     n_runs = grad.shape[1]
     for j in range(j0, window):
         slot = slots[j]

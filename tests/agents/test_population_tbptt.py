@@ -182,3 +182,17 @@ def test_bad_inputs_raise_clear_errors():
 def test_registered_as_the_tbptt_population():
     assert population_class("tbptt") is TBPTTPopulation
     assert population_pays("tbptt", 12) and not population_pays("tbptt", 275)
+
+
+def test_wide_inputs_follow_the_fused_rmsprop_order():
+    """More than 256 inputs: the single run's RMSProp pass makes W's gradient row by row in its own
+    order (two terms, two more, then the rest); within RTOL, windows of 1 to 6 steps."""
+    wide = 260
+    hps = [{"truncation": 6, "n_hidden": 1, **per_run} for per_run in PER_RUN[:2]]
+    obs, cumulant, gamma = streams(2, 40, 0.5, wide)
+    population = TBPTTPopulation.build(TBPTTLearner, wide, [0, 1], hps)
+    predictions = np.concatenate([population.run_chunk(o, c, g) for o, c, g in chunks(obs, cumulant, gamma,
+                                                                                      [0, 1, 3, 40])], axis=1)
+    for run, hp in enumerate(hps):
+        _, expected = run_single(hp, run, obs[run], cumulant[run], gamma[run], [0, 1, 3, 40], wide)
+        assert_close(predictions[run], expected, "float64", run)
