@@ -51,6 +51,8 @@ from rtrlbench.validation import choice, int_at_least, positive_float, positive_
 DTYPES = ("float32", "float64")
 #: Arrays that make up the learner's state, in ``get_state()``.
 _STATE_ARRAYS = kernels.TBPTTState._fields
+#: The state arrays a new stream zeroes (LSTM state, history, trace, clock); weights and RMSProp state stay.
+MEMORY_ARRAYS = ("trace", "hist_x", "hist_nz", "hist_h", "hist_c", "hist_gate", "hist_tc", "clock", "last_y")
 
 
 class TBPTTLearner(ResettingKernelLearner):
@@ -113,6 +115,11 @@ class TBPTTLearner(ResettingKernelLearner):
 
     # ------------------------------------------------------------------ parameters
     @property
+    def steps_done(self) -> int:
+        """Steps learned from so far (the kernel's clock: it restarts only with the stream, at the first chunk)."""
+        return int(self.clock[0])
+
+    @property
     def n_parameters(self) -> int:
         return self.theta.size
 
@@ -130,7 +137,7 @@ class TBPTTLearner(ResettingKernelLearner):
     # ------------------------------------------------------------------ Learner API
     def _reset_memory(self) -> None:
         """Forget the stream (LSTM state, history, trace); keep the weights and RMSProp state."""
-        for name in ("trace", "hist_x", "hist_nz", "hist_h", "hist_c", "hist_gate", "hist_tc", "clock", "last_y"):
+        for name in MEMORY_ARRAYS:
             getattr(self, name).fill(0)
         for name in ("h", "c", "jh", "jc"):
             getattr(self._shadow, name).fill(0)

@@ -1,10 +1,13 @@
 """Many runs of one learner shape on one env, learned together by a population learner
-(:mod:`rtrlbench.agents.population_ccn`): what a sweep's population task computes.
+(:mod:`rtrlbench.agents.population_registry` names them): what a sweep's population task computes.
 
 Each run keeps its own seed, hyperparameters, stream and scorer, and gets the record
-:func:`rtrlbench.run.run` would give it (the same final error and curve, bit for bit: the
-population learner is bit-identical per run, and every run is scored by its own
-:class:`~rtrlbench.evaluation.return_error.ReturnErrorTracker`). Runs on the same seed read one
+:func:`rtrlbench.run.run` would give it (every run is scored by its own
+:class:`~rtrlbench.evaluation.return_error.ReturnErrorTracker`): for the column networks, the
+eLSTM and the online LRU the same final error and curve bit for bit (their population learners are
+bit-identical per run); for T-BPTT
+the same to rounding (its single-run kernel's fast-math sums are reordered by LLVM; predictions
+agree to 1e-12 relative, see :mod:`rtrlbench.agents.population_tbptt`). Runs on the same seed read one
 stream, generated once. ``wall_seconds`` and ``steps_per_second`` of a record are its share of
 the population's time (the population's wall time / R); ``population_size`` says how many runs
 shared it. A run whose predictions turn non-finite fails alone, with the message the single-run

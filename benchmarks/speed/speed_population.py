@@ -1,5 +1,5 @@
 """Single-run steps/s against population run-steps/s (R runs of one shape in one compiled call,
-:mod:`rtrlbench.agents.population_ccn`), as a Markdown table with the ratio, and the memory of
+:mod:`rtrlbench.agents.population_ccn`, :mod:`rtrlbench.agents.population_tbptt`), as a Markdown table with the ratio, and the memory of
 each population.
 
 For every learner at the paper's size and every R in ``--sizes``, in this one process: the
@@ -20,8 +20,8 @@ learners it is built from and the predictions of the chunk included; the streams
     python -m rtrlbench.benchmarks.speed.speed_population --only ccn --sizes 16 32 64 --steps 20000
 
 Targets (issue 17; figures, not tests): >= 4x aggregate run-steps/s over the single run at the best
-R for columnar, constructive, CCN 20:4 (and T-BPTT 30:2 and 3:10 once they have a population
-learner: their rows show the single run only), <= 500 MB for the largest default population.
+R for columnar, constructive, CCN 20:4, T-BPTT 30:2 and 3:10 (:mod:`rtrlbench.agents.population_tbptt`),
+<= 500 MB for the largest default population.
 """
 from __future__ import annotations
 

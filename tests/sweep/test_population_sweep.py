@@ -15,7 +15,7 @@ CCN = {"n_features": 4, "features_per_stage": 2, "steps_per_stage": 2_500, "opti
 
 def _specs():
     """A small tuning grid: CCN over alpha x norm_eps on two seeds, a columnar pair, and T-BPTT
-    (no population learner) and a diverging CCN configuration."""
+    (one run: too few for a population) and a diverging CCN configuration."""
     specs = [RunSpec("TracePatterning-v0", "ccn", seed, STEPS, {**CCN, "alpha": alpha, "norm_eps": eps},
                      curve_window=1_000)
              for alpha in (1e-2, 1e-3) for eps in (0.1, 0.01) for seed in (0, 1)]
@@ -37,7 +37,8 @@ def test_population_tasks_group_by_shape_env_and_budget():
     assert all(len(t) == 1 for t in population_tasks(specs, size=16, minimum=10))  # groups of 9 and 2: alone
     atari = RunSpec("AtariPrediction/Pong-v1", "ccn", 0, STEPS, CCN)
     assert population_key(atari.to_dict()) is None  # 275 inputs: populations are slower there
-    assert population_key(specs[-2].to_dict()) is None
+    assert population_key(RunSpec("AtariPrediction/Pong-v1", "tbptt", 0, STEPS, {"n_hidden": 2}).to_dict()) is None
+    assert population_key(RunSpec("TracePatterning-v0", "rtrl", 0, STEPS, {}).to_dict()) is None  # no population
     other_shape = RunSpec("TracePatterning-v0", "ccn", 0, STEPS, {**CCN, "steps_per_stage": 2_000})
     assert population_key(other_shape.to_dict()) != population_key(specs[0].to_dict())
     with pytest.raises(ValueError, match="share env, learner"):
