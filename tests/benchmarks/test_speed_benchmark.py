@@ -34,7 +34,7 @@ def test_population_benchmark_rows_and_table():
     config = ("ccn 4:2", "trace", "ccn", {"n_features": 4, "features_per_stage": 2})
     with tqdm(disable=True) as bar:
         rows = speed_population.measure(config, steps=300, sizes=[2, 3], repeats=1, n_streams=2, bar=bar)
-        rows += speed_population.measure(("tbptt 3:2", "trace", "tbptt", {"truncation": 3, "n_hidden": 2}),
+        rows += speed_population.measure(("rtu_linear 3", "trace", "rtu_linear", {"n_units": 3}),
                                          steps=300, sizes=[2], repeats=1, n_streams=1, bar=bar)
     assert [r.get("size") for r in rows] == [2, 3, None]
     assert all(r["population"] > 0 and r["ratio"] > 0 and r["state_mb"] > 0 for r in rows[:2])
