@@ -6,8 +6,7 @@ A subclass names the single-run state it stacks (:meth:`PopulationLearner._state
 of arrays), the hyperparameters every run must share (:attr:`PopulationLearner.shape_keys`), its
 own set-up (:meth:`PopulationLearner._setup`) and its compiled loop
 (:meth:`PopulationLearner._run_kernel`). :attr:`steps_done` counts the steps :meth:`run_chunk`
-has run (from the learners' own ``steps_done`` where they keep one; a checkpoint holds it); a
-subclass whose state counts steps may read them there instead.
+has run, from the learners' own ``steps_done`` where they keep one (a checkpoint holds it).
 
 Divergence: the runs share no arithmetic, so a run whose numbers blow up (NaN or inf) only fills
 its own column of the arrays; :meth:`run_chunk` returns its predictions as they are and

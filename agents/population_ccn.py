@@ -45,10 +45,6 @@ class ColumnNetworkPopulation(PopulationLearner):
         self.settings = kernels.PopulationSettings(*(self.per_run(key) for key in kernels.PopulationSettings._fields))
         self._scratch = kernels.new_scratch(self.n_runs)
 
-    @property
-    def steps_done(self) -> int:
-        return int(self.arrays.counters[kernels.STEPS_DONE, 0])
-
     def _run_kernel(self, obs, cumulant, gamma, stream_of, predictions) -> None:
         kernels.run_kernel(obs, cumulant, gamma, stream_of, predictions, not self.started, self._config,
                            self._stage_offsets, self.arrays, self.settings, self._scratch, RMSPROP_BETA2, RMSPROP_EPS)

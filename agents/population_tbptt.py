@@ -60,10 +60,6 @@ class TBPTTPopulation(PopulationLearner):
                                                      for a in (alpha, lam, beta2, 1.0 - beta2, eps)))
         self._scratch = kernels.new_scratch(self._shape, self.n_runs, self.dtype)
 
-    @property
-    def steps_done(self) -> int:
-        return int(self.arrays.clock[0, 0])
-
     def _run_kernel(self, obs, cumulant, gamma, stream_of, predictions) -> None:
         if not self.started:  # new streams: as TBPTTLearner._reset_memory
             for name in MEMORY_ARRAYS:
