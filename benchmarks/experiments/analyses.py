@@ -5,8 +5,8 @@ from pathlib import Path
 
 from rtrlbench.benchmarks.experiments import experiment_plots
 from rtrlbench.atomic import write_text
-from rtrlbench.sweep.result_analysis import (curve_stats, method_summary, normalised_errors, paired_ratios,
-                                              ratio_summary)
+from rtrlbench.sweep.result_analysis import (curve_stats, final_error_intervals, method_summary, normalised_errors,
+                                              paired_differences, paired_ratios, ratio_summary)
 
 
 def _with_runs(results) -> dict:
@@ -29,6 +29,44 @@ def learning_curves(results, out_dir: Path) -> list[Path]:
         paths += experiment_plots.learning_curves(curves, Path(out_dir) / f"{results.experiment.name}{suffix}",
                                        title=results.experiment.title + ("" if len(envs) == 1 else f"\n{env_id}"))
     return paths
+
+
+def learning_curves_and_final_errors(results, out_dir: Path) -> list[Path]:
+    """:func:`learning_curves` and the table of :func:`final_errors`."""
+    return [*learning_curves(results, out_dir), *final_errors(results, out_dir)]
+
+
+def final_errors(results, out_dir: Path) -> list[Path]:
+    """``<name>_final_errors.md``: per task, each method's selected hyperparameters and mean final
+    MSRE with its 95% t interval over the final seeds, then every pair of methods' paired difference
+    (same seed, same stream) with its interval and whether it orders the two at 95%."""
+    records = _with_runs(results)
+    intervals, differences = final_error_intervals(records), paired_differences(records)
+    lines = [f"# {results.experiment.title}: final errors", "",
+             f"{results.budget.steps:,} steps per run; mean final MSRE over the final seeds with its 95% "
+             "Student-t interval; the selection is by mean final error over the tuning seeds.", ""]
+    for env_id, per_method in intervals.items():
+        lines += [f"## {env_id}", "", "| method | selected | seeds | final MSRE [95% interval] |", "|---|---|---:|---:|"]
+        for label in sorted(per_method, key=lambda label: per_method[label][0]):
+            mean, low, high, n = per_method[label]
+            missing = results.missing.get(label, 0)
+            lines.append(f"| {label} | {_winner_text(results.selections.get(label))} | {n}"
+                         f"{f' ({missing} missing)' if missing else ''} | {mean:.5f} [{low:.5f}, {high:.5f}] |")
+        lines += ["", "Paired differences (a - b, same seeds):", "",
+                  "| a | b | seeds | a - b [95% interval] | at 95% |", "|---|---|---:|---:|---|"]
+        for a, b, mean, low, high, n in differences[env_id]:
+            verdict = f"{a} < {b}" if high < 0 else "not resolved"
+            lines.append(f"| {a} | {b} | {n} | {mean:+.5f} [{low:+.5f}, {high:+.5f}] | {verdict} |")
+        lines.append("")
+    table = Path(out_dir) / f"{results.experiment.name}_final_errors.md"
+    write_text(table, "\n".join(lines))
+    return [table]
+
+
+def _winner_text(selection) -> str:
+    winner = None if selection is None else selection.winner
+    return "—" if not winner else ", ".join(f"{key} {value:g}" if isinstance(value, float) else f"{key} {value}"
+                                            for key, value in winner.items())
 
 
 def per_game_and_summary(baseline: str, compared: str):

@@ -11,5 +11,5 @@ EXPERIMENT = Experiment(
     steps=paper.STEPS,
     seeds=paper.TRACE_SEEDS,
     tune_seeds=paper.TUNE_SEEDS,
-    analyse=analyses.learning_curves,
+    analyse=analyses.learning_curves_and_final_errors,
 )

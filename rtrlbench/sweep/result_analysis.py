@@ -87,6 +87,49 @@ def t_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float
     return mean, mean - half, mean + half
 
 
+def errors_by_task_and_seed(records: Iterable[Mapping[str, Any]]) -> dict[str, dict[int, float]]:
+    """``{env_id: {seed: final MSRE}}`` of stored runs; non-finite (diverged) errors are left out."""
+    table: dict[str, dict[int, float]] = {}
+    for record in records:
+        error = record["result"]["final_msre"]
+        if error is not None and math.isfinite(error):
+            table.setdefault(record["spec"]["env_id"], {})[record["spec"]["seed"]] = error
+    return table
+
+
+def final_error_intervals(records: Mapping[str, Sequence[Mapping[str, Any]]], confidence: float = 0.95
+                          ) -> dict[str, dict[str, tuple[float, float, float, int]]]:
+    """Per task and method: the mean final MSRE over seeds with its Student-t interval,
+    ``{env_id: {label: (mean, low, high, n_seeds)}}`` (diverged runs left out, see n_seeds)."""
+    out: dict[str, dict[str, tuple[float, float, float, int]]] = {}
+    for label, recs in records.items():
+        for env_id, errors in errors_by_task_and_seed(recs).items():
+            out.setdefault(env_id, {})[label] = (*t_interval(list(errors.values()), confidence), len(errors))
+    return dict(sorted(out.items()))
+
+
+def paired_differences(records: Mapping[str, Sequence[Mapping[str, Any]]], confidence: float = 0.95
+                       ) -> dict[str, list[tuple[str, str, float, float, float, int]]]:
+    """Per task, every pair of methods (a, b), a with the lower mean final error: the mean over the
+    seeds both have of error_a - error_b (same seed = same stream, so the stream's own difficulty
+    cancels) and its Student-t interval. ``{env_id: [(a, b, mean, low, high, n_seeds)]}``, pairs
+    in order of a's then b's mean error; ``high < 0`` means a < b at that confidence."""
+    by_label = {label: errors_by_task_and_seed(recs) for label, recs in records.items()}
+    out: dict[str, list[tuple[str, str, float, float, float, int]]] = {}
+    for env_id in sorted({env for tables in by_label.values() for env in tables}):
+        errors = {label: tables[env_id] for label, tables in by_label.items() if env_id in tables}
+        ranked = sorted(errors, key=lambda label: float(np.mean(list(errors[label].values()))))
+        pairs = []
+        for i, a in enumerate(ranked):
+            for b in ranked[i + 1:]:
+                seeds = sorted(set(errors[a]) & set(errors[b]))
+                if seeds:
+                    differences = [errors[a][s] - errors[b][s] for s in seeds]
+                    pairs.append((a, b, *t_interval(differences, confidence), len(seeds)))
+        out[env_id] = pairs
+    return out
+
+
 def paired_ratios(records: Mapping[str, Sequence[Mapping[str, Any]]], baseline: str) -> dict[str, dict[str, dict[int, float]]]:
     """Per task and method, each seed's final error divided by the baseline's on the same task and seed.
 
@@ -97,19 +140,10 @@ def paired_ratios(records: Mapping[str, Sequence[Mapping[str, Any]]], baseline: 
     """
     if baseline not in records:
         raise ValueError(f"baseline method {baseline!r} has no results (methods: {sorted(records)})")
-
-    def by_task_and_seed(recs):
-        table: dict[str, dict[int, float]] = {}
-        for record in recs:
-            error = record["result"]["final_msre"]
-            if error is not None and math.isfinite(error):
-                table.setdefault(record["spec"]["env_id"], {})[record["spec"]["seed"]] = error
-        return table
-
-    base = by_task_and_seed(records[baseline])
+    base = errors_by_task_and_seed(records[baseline])
     out: dict[str, dict[str, dict[int, float]]] = {}
     for label, recs in records.items():
-        for env_id, errors in by_task_and_seed(recs).items():
+        for env_id, errors in errors_by_task_and_seed(recs).items():
             ratios = {seed: error / base[env_id][seed] for seed, error in sorted(errors.items())
                       if seed in base.get(env_id, {}) and base[env_id][seed] > 0}
             if ratios:
