@@ -56,7 +56,7 @@ def final_errors(results, out_dir: Path) -> list[Path]:
                   "| a | b | seeds | a - b [95% interval] | at 95% |", "|---|---|---:|---:|---|"]
         for a, b, mean, low, high, n in differences[env_id]:
             verdict = f"{a} < {b}" if high < 0 else "not resolved"
-            lines.append(f"| {a} | {b} | {n} | {mean:+.5f} [{low:+.5f}, {high:+.5f}] | {verdict} |")
+            lines.append(f"| {a} | {b} | {n} | {mean:+.3g} [{low:+.3g}, {high:+.3g}] | {verdict} |")
         lines.append("")
     table = Path(out_dir) / f"{results.experiment.name}_final_errors.md"
     write_text(table, "\n".join(lines))
